@@ -1,0 +1,245 @@
+/* tunnelsim run: one scenario, its verdicts and traces. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "scenario.h"
+#include "ts_native.h"
+#include "ts_run.h"
+
+static const char run_usage[] =
+    "usage: tunnelsim run SCENARIO [options]\n"
+    "\n"
+    "Runs one scenario file and prints what happened.\n"
+    "\n"
+    "options:\n"
+    "  --seed N              seed of every random stream (default: the scenario's, else 1)\n"
+    "  --until T             simulated end time, e.g. 30s, 1500ms (default: the scenario's\n"
+    "                        duration, else 10s)\n"
+    "  --pcap FILE           write a pcapng capture (one interface per simulated interface)\n"
+    "  --trace FILE          write the event log as JSON Lines\n"
+    "  --json                print one JSON object instead of the summary\n"
+    "  --check-determinism   run twice in this process and fail if the trace hashes differ\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "Exit status: 0 no findings, 1 findings, 2 bad usage or input, 3 internal or I/O error.\n";
+
+struct run_args {
+  const char *scenario;
+  bool has_seed, has_until, json, check;
+  uint64_t seed;
+  ts_time until;
+  const char *pcap, *trace;
+};
+
+static int parse_u64(const char *s, uint64_t *out) {
+  if (!s || !*s || *s == '-') return -1;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (errno || *end) return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, struct run_args *a) {
+  memset(a, 0, sizeof *a);
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(arg, "--seed")) {
+      if (parse_u64(val, &a->seed))
+        return cli_usage_error("run", "--seed needs a whole number from 0 to 2^64-1, got '%s'",
+                               val ? val : "nothing");
+      a->has_seed = true;
+      i++;
+    } else if (!strcmp(arg, "--until")) {
+      if (!val || ts_parse_duration(val, &a->until) || a->until <= 0)
+        return cli_usage_error("run", "--until needs a positive duration like 30s or 1500ms, got '%s'",
+                               val ? val : "nothing");
+      a->has_until = true;
+      i++;
+    } else if (!strcmp(arg, "--pcap") || !strcmp(arg, "--trace")) {
+      if (!val) return cli_usage_error("run", "%s needs a file name", arg);
+      if (arg[2] == 'p') a->pcap = val;
+      else a->trace = val;
+      i++;
+    } else if (!strcmp(arg, "--json")) {
+      a->json = true;
+    } else if (!strcmp(arg, "--check-determinism")) {
+      a->check = true;
+    } else if (arg[0] == '-' && arg[1]) {
+      return cli_usage_error("run", "unknown option '%s'", arg);
+    } else if (a->scenario) {
+      return cli_usage_error("run", "one scenario at a time (got '%s' and '%s')", a->scenario, arg);
+    } else {
+      a->scenario = arg;
+    }
+  }
+  if (!a->scenario) return cli_usage_error("run", "which scenario? e.g. tunnelsim run models/scenarios/two-hosts.yaml");
+  return 0;
+}
+
+static const char *kind_name(ts_app_kind k) {
+  switch (k) {
+  case TS_NET_APP_PING: return "ping";
+  case TS_NET_APP_UDP_ECHO_SERVER: return "udp-echo-server";
+  default: return "udp-echo-client";
+  }
+}
+
+static void print_duration(ts_time t) {
+  char buf[48];
+  ts_format_duration(t, buf, sizeof buf);
+  fputs(buf, stdout);
+}
+
+static void print_ms(ts_time t) { printf("%.3f", (double)t / 1e6); }
+
+static void print_human(const ts_scenario *s, const struct run_args *a, const ts_run_result *r) {
+  printf("tunnelsim run %s (seed %" PRIu64 ", until ", s->name, r->seed);
+  print_duration(r->sim_time);
+  printf(", backend native)\n");
+  printf("  simulated ");
+  print_duration(r->sim_time);
+  printf(" in %" PRIu64 " events; %" PRIu64 " trace records\n", r->events, r->trace_records);
+  for (uint32_t i = 0; i < r->app_count; i++) {
+    const ts_app_stats *st = &r->apps[i];
+    printf("  app %-12s %-16s on %-8s ", st->name, kind_name(st->kind), st->host);
+    if (st->kind == TS_NET_APP_UDP_ECHO_SERVER) {
+      printf("answered %u requests\n", st->answered);
+      continue;
+    }
+    uint32_t lost = st->sent - (st->received < st->sent ? st->received : st->sent);
+    printf("%u sent, %u received (%u lost)", st->sent, st->received, lost);
+    if (st->received) {
+      printf(", rtt min/avg/max ");
+      print_ms(st->rtt_min);
+      putchar('/');
+      print_ms(st->rtt_sum / st->received);
+      putchar('/');
+      print_ms(st->rtt_max);
+      printf(" ms");
+    }
+    putchar('\n');
+  }
+  if (r->unrouted) printf("  hosts dropped %" PRIu64 " packets they could not route or did not own\n", r->unrouted);
+  printf("  findings: none\n");
+  printf("  trace hash %s\n", r->trace_hash);
+  if (a->check) printf("  determinism: checked (two runs, same hash)\n");
+  if (a->pcap) printf("  pcapng: %s  (open with: wireshark %s, or tshark -r %s)\n", a->pcap, a->pcap, a->pcap);
+  if (a->trace) printf("  event log: %s (JSON Lines)\n", a->trace);
+}
+
+static void print_json(const ts_scenario *s, const struct run_args *a, const ts_run_result *r) {
+  printf("{\"scenario\":");
+  cli_json_string(s->name);
+  printf(",\"seed\":%" PRIu64 ",\"trace_hash\":\"%s\",\"sim_time_ns\":%" PRId64
+         ",\"events\":%" PRIu64 ",\"trace_records\":%" PRIu64 ",\"unrouted\":%" PRIu64,
+         r->seed, r->trace_hash, r->sim_time, r->events, r->trace_records, r->unrouted);
+  printf(",\"determinism\":\"%s\"", a->check ? "checked" : "not-checked");
+  printf(",\"apps\":[");
+  for (uint32_t i = 0; i < r->app_count; i++) {
+    const ts_app_stats *st = &r->apps[i];
+    printf("%s{\"name\":", i ? "," : "");
+    cli_json_string(st->name);
+    printf(",\"host\":");
+    cli_json_string(st->host);
+    printf(",\"type\":\"%s\",\"sent\":%u,\"received\":%u,\"answered\":%u", kind_name(st->kind),
+           st->sent, st->received, st->answered);
+    if (st->received)
+      printf(",\"rtt_min_ns\":%" PRId64 ",\"rtt_avg_ns\":%" PRId64 ",\"rtt_max_ns\":%" PRId64,
+             st->rtt_min, st->rtt_sum / st->received, st->rtt_max);
+    putchar('}');
+  }
+  printf("],\"findings\":[]");
+  if (a->pcap) {
+    printf(",\"pcap\":");
+    cli_json_string(a->pcap);
+  }
+  printf("}\n");
+}
+
+static int load(const char *path, ts_scenario **s) {
+  ts_diag d;
+  int rc = ts_scenario_load_file(path, s, &d);
+  if (rc == 0) return 0;
+  char msg[1024];
+  ts_diag_format(&d, msg, sizeof msg);
+  fprintf(stderr, "%s\n", msg);
+  return rc;
+}
+
+/* The second run reuses the first run's world after a reset, so leftovers of a run
+ * (state that survives reset) show up as a different hash, not only nondeterminism. */
+static int run_checked(const ts_scenario *s, const ts_run_options *o, ts_run_result *first) {
+  ts_world *w;
+  int rc = ts_world_create(&w, &ts_native_backend, o->seed);
+  if (rc) return rc;
+  rc = ts_run_in_world(w, s, o, first);
+  if (!rc) {
+    ts_run_options again = *o;
+    again.pcap_path = again.trace_path = NULL;
+    ts_run_result *second = malloc(sizeof *second);
+    if (!second) rc = TS_ENOMEM;
+    else {
+      rc = ts_run_in_world(w, s, &again, second);
+      if (!rc && strcmp(first->trace_hash, second->trace_hash) != 0) {
+        fprintf(stderr,
+                "tunnelsim run: NOT DETERMINISTIC: two runs of %s with seed %" PRIu64
+                " gave different trace hashes:\n  first  %s\n  second %s\n"
+                "Rerun both with --trace FILE and diff the event logs to find the first difference.\n",
+                s->source, o->seed, first->trace_hash, second->trace_hash);
+        rc = TS_EDETERMINISM;
+      }
+      free(second);
+    }
+  }
+  ts_world_destroy(w);
+  return rc;
+}
+
+int cli_run(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) {
+    fputs(run_usage, stdout);
+    return TS_EXIT_OK;
+  }
+  struct run_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc;
+  ts_scenario *s;
+  if (load(a.scenario, &s)) return TS_EXIT_USAGE;
+  ts_run_options o;
+  ts_run_defaults(s, &o);
+  if (a.has_seed) o.seed = a.seed;
+  if (a.has_until) o.until = a.until;
+  o.pcap_path = a.pcap;
+  o.trace_path = a.trace;
+  ts_run_result *r = malloc(sizeof *r);
+  if (!r) {
+    ts_scenario_free(s);
+    return TS_EXIT_INTERNAL;
+  }
+  rc = a.check ? run_checked(s, &o, r) : ts_run_scenario(s, &o, r);
+  int status = TS_EXIT_OK;
+  if (rc == TS_EDETERMINISM) {
+    status = TS_EXIT_INTERNAL;
+  } else if (rc) {
+    fprintf(stderr, "tunnelsim run: %s: %s\n", a.scenario, ts_strerror(rc));
+    if (rc == TS_EIO) fprintf(stderr, "Check that the --pcap and --trace folders exist and are writable.\n");
+    status = TS_EXIT_INTERNAL;
+  } else {
+    if (a.json) print_json(s, &a, r);
+    else print_human(s, &a, r);
+    if (r->sink_error) {
+      fprintf(stderr, "tunnelsim run: writing the trace failed: %s\n", ts_strerror(r->sink_error));
+      status = TS_EXIT_INTERNAL;
+    }
+  }
+  free(r);
+  ts_scenario_free(s);
+  return status;
+}

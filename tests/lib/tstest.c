@@ -1,0 +1,56 @@
+#include "tstest.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+#define TS_TEST_MAX 512
+
+struct ts_test_case {
+  const char *name;
+  ts_test_fn fn;
+};
+
+/* Registration happens from constructors before main; this table belongs to the
+ * test binary, never to the simulator. */
+static struct ts_test_case cases[TS_TEST_MAX];
+static int case_count;
+static int current_failed;
+
+void ts_test_register(const char *name, ts_test_fn fn) {
+  if (case_count == TS_TEST_MAX) {
+    fprintf(stderr, "tstest: more than %d cases\n", TS_TEST_MAX);
+    abort();
+  }
+  cases[case_count].name = name;
+  cases[case_count].fn = fn;
+  case_count++;
+}
+
+void ts_test_fail(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s:%d: ", file, line);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  current_failed = 1;
+}
+
+int ts_test_failed_now(void) { return current_failed; }
+
+int ts_test_main(int argc, char **argv) {
+  int passed = 0, failed = 0;
+  const char *only = argc > 1 ? argv[1] : NULL;
+  for (int i = 0; i < case_count; i++) {
+    if (only && strcmp(only, cases[i].name) != 0) continue;
+    current_failed = 0;
+    cases[i].fn();
+    printf("%s %s\n", current_failed ? "FAIL" : "ok  ", cases[i].name);
+    if (current_failed) failed++; else passed++;
+  }
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
+
+/* Test binaries have no main of their own unless they define TS_TEST_OWN_MAIN. */
+__attribute__((weak)) int main(int argc, char **argv) { return ts_test_main(argc, argv); }
