@@ -39,27 +39,50 @@ static void hold_queue_event(void *obj, uint64_t arg) {
                      NULL);
 }
 
-/* Runs simulated time in slices until `seconds` of wall time are spent. */
+/* The two drivers under test differ only in these three calls. */
+struct driver {
+  int (*run_until)(void *q, ts_time until);
+  ts_time (*now)(const void *q);
+  uint64_t (*events)(const void *q);
+};
+
+static int world_run(void *q, ts_time t) { return ts_world_run_until(q, t); }
+static ts_time world_now(const void *q) { return ts_world_now(q); }
+static uint64_t world_events(const void *q) { return ts_world_events_run(q); }
+static int queue_run(void *q, ts_time t) { return ts_eventq_run_until(q, t); }
+static ts_time queue_now(const void *q) { return ts_eventq_now(q); }
+static uint64_t queue_events(const void *q) { return ts_eventq_events_run(q); }
+
+static const struct driver world_driver = {world_run, world_now, world_events};
+static const struct driver queue_driver = {queue_run, queue_now, queue_events};
+
+/* Warms up with one pass through the pending set, then runs simulated time in slices
+ * until `seconds` of wall time are spent. */
+static double measure(const struct driver *d, void *q, uint32_t pending, double seconds,
+                      uint64_t *events) {
+  d->run_until(q, (ts_time)(MEAN_DELAY_NS * 2));
+  uint64_t start_events = d->events(q);
+  double t0 = ts_bench_wall_seconds(), t1;
+  ts_time horizon = d->now(q);
+  ts_time slice = (ts_time)(MEAN_DELAY_NS * 20000.0 / pending) + 1;
+  do {
+    horizon += slice;
+    d->run_until(q, horizon);
+    t1 = ts_bench_wall_seconds();
+  } while (t1 - t0 < seconds);
+  *events = d->events(q) - start_events;
+  return (double)*events / (t1 - t0);
+}
+
 static double run_world(uint32_t pending, double seconds, uint64_t *events) {
-  struct hold h;
+  struct hold h = {0};
   ts_world_create(&h.world, &ts_native_backend, 1);
   ts_world_rng(h.world, "bench/hold", &h.rng);
   for (uint32_t i = 0; i < pending; i++)
     ts_world_schedule(h.world, next_delay(&h), hold_world_event, &h, i, NULL);
-  /* Warm up: one pass through the pending set. */
-  ts_world_run_until(h.world, (ts_time)(MEAN_DELAY_NS * 2));
-  uint64_t start_events = ts_world_events_run(h.world);
-  double t0 = ts_bench_wall_seconds(), t1;
-  ts_time horizon = ts_world_now(h.world);
-  ts_time slice = (ts_time)(MEAN_DELAY_NS * 20000.0 / pending) + 1;
-  do {
-    horizon += slice;
-    ts_world_run_until(h.world, horizon);
-    t1 = ts_bench_wall_seconds();
-  } while (t1 - t0 < seconds);
-  *events = ts_world_events_run(h.world) - start_events;
+  double rate = measure(&world_driver, h.world, pending, seconds, events);
   ts_world_destroy(h.world);
-  return (double)*events / (t1 - t0);
+  return rate;
 }
 
 static double run_queue(uint32_t pending, double seconds) {
@@ -68,19 +91,10 @@ static double run_queue(uint32_t pending, double seconds) {
   ts_rng_init(&h.rng, 1, "bench/hold");
   for (uint32_t i = 0; i < pending; i++)
     ts_eventq_schedule(h.queue, next_delay(&h), hold_queue_event, &h, i, NULL);
-  ts_eventq_run_until(h.queue, (ts_time)(MEAN_DELAY_NS * 2));
-  uint64_t start_events = ts_eventq_events_run(h.queue);
-  double t0 = ts_bench_wall_seconds(), t1;
-  ts_time horizon = ts_eventq_now(h.queue);
-  ts_time slice = (ts_time)(MEAN_DELAY_NS * 20000.0 / pending) + 1;
-  do {
-    horizon += slice;
-    ts_eventq_run_until(h.queue, horizon);
-    t1 = ts_bench_wall_seconds();
-  } while (t1 - t0 < seconds);
-  uint64_t events = ts_eventq_events_run(h.queue) - start_events;
+  uint64_t events;
+  double rate = measure(&queue_driver, h.queue, pending, seconds, &events);
   ts_eventq_destroy(h.queue);
-  return (double)events / (t1 - t0);
+  return rate;
 }
 
 int ts_bench_des(double seconds, ts_bench_des_result *out) {
