@@ -52,6 +52,14 @@ void ts_ipaddr_format(const ts_ipaddr *a, char *buf, size_t n) {
     snprintf(buf, n, "-");
 }
 
+int ts_ipprefix_format(const ts_ipprefix *p, bool with_prefix, char *buf, size_t n) {
+  char text[INET6_ADDRSTRLEN];
+  if (!p || (p->addr.family != 4 && p->addr.family != 6)) return -1;
+  if (!inet_ntop(p->addr.family == 6 ? AF_INET6 : AF_INET, p->addr.bytes, text, sizeof text)) return -1;
+  if (with_prefix) return snprintf(buf, n, "%s/%u", text, p->len);
+  return snprintf(buf, n, "%s", text);
+}
+
 static void parse_l4(const uint8_t *l4, ts_ip_info *info) {
   if ((info->proto == TS_IPPROTO_UDP || info->proto == TS_IPPROTO_TCP) && info->l4_len >= 4) {
     info->sport = rd16(l4);

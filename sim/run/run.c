@@ -16,13 +16,6 @@ void ts_run_defaults(const ts_scenario *s, ts_run_options *o) {
   o->until = s->has_duration ? s->duration : DEFAULT_DURATION;
 }
 
-static void to_prefix(const ts_addr *in, ts_ipprefix *out) {
-  memset(out, 0, sizeof *out);
-  out->addr.family = in->family == AF_INET6 ? 6 : 4;
-  memcpy(out->addr.bytes, in->bytes, 16);
-  out->len = (uint8_t)in->prefix_len;
-}
-
 static ts_link_params link_params(const ts_scenario_link *l) {
   ts_link_params p = {0};
   p.delay = l->delay;
@@ -73,12 +66,10 @@ static int build_hosts(ts_net *net, const ts_scenario *s, ts_host **hosts) {
     if (rc) return rc;
     for (size_t i = 0; i < node->interface_count; i++) {
       const ts_scenario_iface *f = &node->interfaces[i];
-      ts_ipprefix addrs[TS_NET_MAX_ADDRESSES];
       uint32_t count = f->address_count < TS_NET_MAX_ADDRESSES ? (uint32_t)f->address_count
                                                                : TS_NET_MAX_ADDRESSES;
-      for (uint32_t k = 0; k < count; k++) to_prefix(&f->addresses[k], &addrs[k]);
       uint32_t id;
-      rc = ts_host_add_interface(hosts[n], f->name, addrs, count, &id);
+      rc = ts_host_add_interface(hosts[n], f->name, f->addresses, count, &id);
       if (rc) return rc;
     }
   }
@@ -103,11 +94,7 @@ static int build_apps(ts_net *net, const ts_scenario *s, ts_host **hosts) {
     ts_app_config c = {0};
     c.name = sa->name;
     c.kind = app_kind(sa->type);
-    if (sa->has_target) {
-      ts_ipprefix t;
-      to_prefix(&sa->target, &t);
-      c.target = t.addr;
-    }
+    if (sa->has_target) c.target = sa->target.addr;
     c.port = sa->port;
     c.start = sa->start;
     c.interval = sa->interval;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "ts_error.h"
+#include "ts_ipsum.h"
 #include "ts_time.h"
 
 #define TS_SCENARIO_VERSION 1
@@ -43,16 +44,10 @@ typedef struct ts_srcpos {
   int col;
 } ts_srcpos;
 
-/* An IPv4 or IPv6 address with a prefix length. */
-typedef struct ts_addr {
-  int family;         /* AF_INET or AF_INET6 */
-  uint8_t bytes[16];  /* network byte order; IPv4 uses bytes[0..3], the rest is 0 */
-  int prefix_len;     /* 0..32 (IPv4) or 0..128 (IPv6); a plain address has 32 or 128 */
-} ts_addr;
 
 typedef struct ts_scenario_iface {
   char name[TS_SCENARIO_NAME_MAX];
-  ts_addr *addresses;   /* at least one, with prefix lengths as written */
+  ts_ipprefix *addresses; /* at least one, with prefix lengths as written */
   size_t address_count;
   size_t link;          /* index into ts_scenario.links, or TS_SCENARIO_NONE */
   ts_srcpos pos;
@@ -95,7 +90,7 @@ typedef struct ts_scenario_app {
   ts_app_type type;
   size_t node;        /* index into ts_scenario.nodes */
   bool has_target;    /* true for ping and udp-echo-client */
-  ts_addr target;     /* plain address (prefix_len 32 or 128) */
+  ts_ipprefix target; /* plain address (len 32 or 128) */
   uint16_t port;      /* udp-echo-*: 1..65535, default 7; 0 for ping */
   ts_time start;      /* default 0 */
   ts_time interval;   /* > 0, default 1s (ping, udp-echo-client) */
@@ -169,7 +164,5 @@ const char *ts_scenario_action_name(int action);
 int ts_parse_duration(const char *text, ts_time *out);
 /* Shortest exact form: 1500000000 -> "1500ms", 0 -> "0s". Returns snprintf's result. */
 int ts_format_duration(ts_time t, char *buf, size_t n);
-/* "10.0.0.1/24" (with_prefix) or "10.0.0.1". Returns snprintf's result, -1 on a bad family. */
-int ts_addr_format(const ts_addr *a, bool with_prefix, char *buf, size_t n);
 
 #endif

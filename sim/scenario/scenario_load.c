@@ -590,10 +590,10 @@ static int parse_bool(loader *L, const tsy_node *value, const key_spec *spec, ma
 }
 
 /* Addresses that parse but break a rule of where they are used. */
-static int address_error(loader *L, const tsy_node *at, tsv_status st, const ts_addr *a) {
+static int address_error(loader *L, const tsy_node *at, tsv_status st, const ts_ipprefix *a) {
   char buf[FOUND_BUF];
   const char *found = describe(at, buf, sizeof buf);
-  bool v6 = a->family == AF_INET6;
+  bool v6 = a->addr.family == 6;
   switch (st) {
     case TSV_NO_PREFIX:
       return fail(L, at, "found %s without a prefix length, expected an address like %s", found,
@@ -606,7 +606,7 @@ static int address_error(loader *L, const tsy_node *at, tsv_status st, const ts_
   }
 }
 
-static int read_address(loader *L, const tsy_node *value, bool with_prefix, ts_addr *out) {
+static int read_address(loader *L, const tsy_node *value, bool with_prefix, ts_ipprefix *out) {
   const tsy_node *at;
   const char *text;
   const char *expected = with_prefix ? "an IPv4 or IPv6 address like 10.0.0.1/24 or fd00::1/64"

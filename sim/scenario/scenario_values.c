@@ -188,7 +188,7 @@ tsv_status tsv_parse_bool(const char *s, bool *out) {
   return TSV_SYNTAX;
 }
 
-tsv_status tsv_parse_address(const char *s, bool with_prefix, ts_addr *out) {
+tsv_status tsv_parse_address(const char *s, bool with_prefix, ts_ipprefix *out) {
   char text[INET6_ADDRSTRLEN];
   const char *slash = strchr(s, '/');
   size_t addr_len = slash ? (size_t)(slash - s) : strlen(s);
@@ -197,10 +197,11 @@ tsv_status tsv_parse_address(const char *s, bool with_prefix, ts_addr *out) {
   text[addr_len] = '\0';
 
   memset(out, 0, sizeof *out);
-  out->family = strchr(text, ':') ? AF_INET6 : AF_INET;
-  if (inet_pton(out->family, text, out->bytes) != 1) return TSV_SYNTAX;
-  int max_prefix = out->family == AF_INET ? 32 : 128;
-  out->prefix_len = max_prefix;
+  bool v6 = strchr(text, ':') != NULL;
+  out->addr.family = v6 ? 6 : 4;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, text, out->addr.bytes) != 1) return TSV_SYNTAX;
+  int max_prefix = v6 ? 128 : 32;
+  out->len = (uint8_t)max_prefix;
   if (!slash) return with_prefix ? TSV_NO_PREFIX : TSV_OK;
   if (!with_prefix) return TSV_HAS_PREFIX;
 
@@ -211,7 +212,7 @@ tsv_status tsv_parse_address(const char *s, bool with_prefix, ts_addr *out) {
   int value = 0;
   for (const char *p = prefix; *p; p++) value = value * 10 + (*p - '0');
   if (value > max_prefix) return TSV_BAD_PREFIX;
-  out->prefix_len = value;
+  out->len = (uint8_t)value;
   return TSV_OK;
 }
 
@@ -281,10 +282,3 @@ int ts_parse_duration(const char *text, ts_time *out) {
   }
 }
 
-int ts_addr_format(const ts_addr *a, bool with_prefix, char *buf, size_t n) {
-  char text[INET6_ADDRSTRLEN];
-  if (!a || (a->family != AF_INET && a->family != AF_INET6)) return -1;
-  if (!inet_ntop(a->family, a->bytes, text, sizeof text)) return -1;
-  if (with_prefix) return snprintf(buf, n, "%s/%d", text, a->prefix_len);
-  return snprintf(buf, n, "%s", text);
-}

@@ -35,7 +35,7 @@ tsv_status tsv_parse_probability(const char *s, double *out);
 /* true/True/TRUE/false/False/FALSE (YAML 1.2 core schema). */
 tsv_status tsv_parse_bool(const char *s, bool *out);
 /* IPv4 or IPv6, with "/len" when with_prefix, without otherwise. */
-tsv_status tsv_parse_address(const char *s, bool with_prefix, ts_addr *out);
+tsv_status tsv_parse_address(const char *s, bool with_prefix, ts_ipprefix *out);
 
 /* True when s is 1+ characters of [A-Za-z0-9_-], plus '.' when allow_dot. */
 bool tsv_is_name(const char *s, bool allow_dot);

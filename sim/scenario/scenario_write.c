@@ -84,9 +84,9 @@ static void write_duration(FILE *f, const char *indent, const char *key, ts_time
   fprintf(f, "%s%s: %s\n", indent, key, buf);
 }
 
-static void write_address(FILE *f, const ts_addr *a, bool with_prefix) {
+static void write_address(FILE *f, const ts_ipprefix *a, bool with_prefix) {
   char buf[64];
-  if (ts_addr_format(a, with_prefix, buf, sizeof buf) < 0) buf[0] = '\0';
+  if (ts_ipprefix_format(a, with_prefix, buf, sizeof buf) < 0) buf[0] = '\0';
   fprintf(f, "\"%s\"", buf);
 }
 

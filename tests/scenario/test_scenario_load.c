@@ -76,11 +76,12 @@ static bool fails_with(const char *text, const char *prefix) {
   return ok;
 }
 
-static bool addr_is(const ts_addr *a, const char *text, int prefix_len) {
+static bool addr_is(const ts_ipprefix *a, const char *text, int prefix_len) {
   uint8_t bytes[16] = {0};
   int family = strchr(text, ':') ? AF_INET6 : AF_INET;
   if (inet_pton(family, text, bytes) != 1) return false;
-  return a->family == family && a->prefix_len == prefix_len && memcmp(a->bytes, bytes, 16) == 0;
+  return a->addr.family == (family == AF_INET6 ? 6 : 4) && a->len == prefix_len &&
+         memcmp(a->addr.bytes, bytes, 16) == 0;
 }
 
 /* The invariant of the brute tests: success, or TS_EPARSE with a real position. */
@@ -366,10 +367,10 @@ TS_TEST(rates_probabilities_integers_and_booleans) {
 }
 
 TS_TEST(addresses_parse_with_and_without_prefix) {
-  ts_addr a;
+  ts_ipprefix a;
   TS_CHECK(tsv_parse_address("10.0.0.1/24", true, &a) == TSV_OK && addr_is(&a, "10.0.0.1", 24));
   TS_CHECK(tsv_parse_address("fd00::1/64", true, &a) == TSV_OK && addr_is(&a, "fd00::1", 64));
-  TS_CHECK(tsv_parse_address("::ffff:1.2.3.4/128", true, &a) == TSV_OK && a.family == AF_INET6);
+  TS_CHECK(tsv_parse_address("::ffff:1.2.3.4/128", true, &a) == TSV_OK && a.addr.family == 6);
   TS_CHECK(tsv_parse_address("10.0.0.1", true, &a) == TSV_NO_PREFIX);
   TS_CHECK(tsv_parse_address("10.0.0.1/33", true, &a) == TSV_BAD_PREFIX);
   TS_CHECK(tsv_parse_address("fd00::1/129", true, &a) == TSV_BAD_PREFIX);
@@ -381,9 +382,9 @@ TS_TEST(addresses_parse_with_and_without_prefix) {
   TS_CHECK(tsv_parse_address("/24", true, &a) == TSV_SYNTAX);
   char buf[64];
   TS_CHECK(tsv_parse_address("fd00:0::0:1/64", true, &a) == TSV_OK);
-  ts_addr_format(&a, true, buf, sizeof buf);
+  ts_ipprefix_format(&a, true, buf, sizeof buf);
   TS_CHECK_STR(buf, "fd00::1/64");
-  ts_addr_format(&a, false, buf, sizeof buf);
+  ts_ipprefix_format(&a, false, buf, sizeof buf);
   TS_CHECK_STR(buf, "fd00::1");
 }
 
