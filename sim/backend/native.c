@@ -97,6 +97,14 @@ static int native_schedule(ts_backend *b, ts_time at, ts_event_fn fn, void *obj,
   return ts_eventq_schedule(b->queue, at, fn, obj, arg, id);
 }
 
+static int native_schedule_in(ts_backend *b, ts_time delay, ts_event_fn fn, void *obj,
+                              uint64_t arg, ts_event_id *id) {
+  ts_time now = ts_eventq_now(b->queue);
+  if (delay < 0) return TS_EINVAL;
+  if (delay > TS_TIME_NEVER - now) return TS_ERANGE;
+  return ts_eventq_schedule(b->queue, now + delay, fn, obj, arg, id);
+}
+
 static int native_cancel(ts_backend *b, ts_event_id id) { return ts_eventq_cancel(b->queue, id); }
 static int native_run_until(ts_backend *b, ts_time until) { return ts_eventq_run_until(b->queue, until); }
 static void native_stop(ts_backend *b) { ts_eventq_stop(b->queue); }
@@ -239,6 +247,7 @@ const ts_backend_ops ts_native_backend = {
     .reset = native_reset,
     .now = native_now,
     .schedule = native_schedule,
+    .schedule_in = native_schedule_in,
     .cancel = native_cancel,
     .run_until = native_run_until,
     .stop = native_stop,

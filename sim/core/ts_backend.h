@@ -36,6 +36,10 @@ typedef struct ts_backend_ops {
   ts_time (*now)(const ts_backend *b);
   int (*schedule)(ts_backend *b, ts_time at, ts_event_fn fn, void *obj, uint64_t arg,
                   ts_event_id *id);
+  /* Same, `delay` (>= 0) after now: one call instead of now() then schedule(), since
+   * a timer re-arming itself is the commonest event of all. */
+  int (*schedule_in)(ts_backend *b, ts_time delay, ts_event_fn fn, void *obj, uint64_t arg,
+                     ts_event_id *id);
   int (*cancel)(ts_backend *b, ts_event_id id);
   int (*run_until)(ts_backend *b, ts_time until);
   void (*stop)(ts_backend *b);

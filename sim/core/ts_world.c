@@ -85,10 +85,7 @@ int ts_world_schedule(ts_world *w, ts_time at, ts_event_fn fn, void *obj, uint64
 
 int ts_world_schedule_in(ts_world *w, ts_time delay, ts_event_fn fn, void *obj, uint64_t arg,
                          ts_event_id *id) {
-  if (delay < 0) return TS_EINVAL;
-  ts_time now = w->ops->now(w->backend);
-  if (delay > TS_TIME_NEVER - now) return TS_ERANGE;
-  return w->ops->schedule(w->backend, now + delay, fn, obj, arg, id);
+  return w->ops->schedule_in(w->backend, delay, fn, obj, arg, id);
 }
 
 int ts_world_cancel(ts_world *w, ts_event_id id) { return w->ops->cancel(w->backend, id); }
