@@ -12,9 +12,10 @@ echo "== tunnelsim demo: $SCENARIO"
 "$BUILD/tunnelsim" run "$SCENARIO" --pcap "$PCAP" --trace "$TRACE" --check-determinism
 if command -v tshark >/dev/null 2>&1; then
   echo
-  echo "== first packets of $PCAP, as tshark reads them (interface, time, summary)"
-  tshark -r "$PCAP" -T fields -E separator=' ' -e frame.interface_name -e frame.time_relative \
-    -e _ws.col.Info 2>/dev/null | head -8 | sed 's/^/  /'
+  echo "== first packets of $PCAP as tshark reads them (interface, simulated time in s, summary)"
+  # The capture's timestamps are simulated time since the world began.
+  tshark -r "$PCAP" -c 8 -T fields -E separator=' ' -e frame.interface_name -e frame.time_epoch \
+    -e _ws.col.Info 2>/dev/null | sed 's/^/  /'
 fi
 echo
 echo "Next: open $PCAP in Wireshark, read $TRACE, or try 'build/tunnelsim run --help'."
