@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_rng.h"
 #include "wg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,7 +49,7 @@ typedef struct side {
   int id; /* 0 = A, 1 = B */
   wg_device *dev;
   wg_peer *peer;
-  uint64_t rng;
+  ts_rng rng;
   uint8_t priv[32], pub[32], tun[4];
   wg_endpoint ep;
   dgram q[QMAX]; /* datagrams in flight from this side */
@@ -66,16 +67,6 @@ static side S[2];
 static int debug_log;
 static uint8_t psk[32];
 static uint64_t seed;
-
-static void rng_fn(void *ctx, uint8_t *buf, size_t n) {
-  uint64_t *s = ctx;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    buf[i] = (uint8_t)(z ^ (z >> 31));
-  }
-}
 
 static size_t make_packet(int from, uint32_t id, uint8_t *buf) {
   const side *s = &S[from], *o = &S[!from];
@@ -154,9 +145,10 @@ static void on_action(void *ctx, const wg_action *a) {
 static wg_sink sink_of(side *s) { return (wg_sink){on_action, s}; }
 
 static void side_start(side *s) {
-  s->rng = seed ^ (UINT64_C(0x1000193) * (uint64_t)(s->id + 1)) ^
-           ((uint64_t)s->restarts << 48);
-  wg_device_config cfg = {.rng = rng_fn, .rng_ctx = &s->rng,
+  char stream[48];
+  snprintf(stream, sizeof stream, "fuzz/side%d/start%u", s->id, (unsigned)s->restarts);
+  ts_rng_init(&s->rng, seed, stream);
+  wg_device_config cfg = {.rng = ts_rng_source, .rng_ctx = &s->rng,
                           .wall_clock_epoch_ns = INT64_C(1700000000) * WG_NS_PER_S};
   memcpy(cfg.private_key, s->priv, 32);
   if (wg_device_create(&s->dev, &cfg) != WG_OK) FAIL("device create");
@@ -172,13 +164,14 @@ static void setup_keys(void) {
   static int done;
   static uint8_t priv[2][32], pub[2][32];
   if (!done) {
-    uint64_t k = 0xabcdef;
+    ts_rng k;
+    ts_rng_init(&k, 0xabcdef, "fuzz/keys");
     for (int i = 0; i < 2; i++) {
-      rng_fn(&k, priv[i], 32);
+      ts_rng_source(&k, priv[i], 32);
       wg_key_clamp(priv[i]);
       if (wg_key_public_from_private(pub[i], priv[i]) != WG_OK) FAIL("key");
     }
-    rng_fn(&k, psk, 32);
+    ts_rng_source(&k, psk, 32);
     done = 1;
   }
   for (int i = 0; i < 2; i++) {

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_rng.h"
 #include "wg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct fnode {
   wg_device *dev;
   wg_peer *peer;
-  uint64_t rng;
+  ts_rng rng;
   wg_endpoint ep;
   uint8_t out[QMAX][MSGMAX];
   size_t out_len[QMAX], nout;
@@ -53,16 +54,6 @@ typedef struct fnode {
 static uint8_t priv_i[32], priv_r[32], pub_i[32], pub_r[32], psk[32];
 static uint8_t mac1_key_i[32], mac1_key_r[32];
 static const uint8_t tun_i[4] = {10, 0, 0, 1}, tun_r[4] = {10, 0, 0, 2};
-
-static void rng_fn(void *ctx, uint8_t *buf, size_t n) {
-  uint64_t *s = ctx;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    buf[i] = (uint8_t)(z ^ (z >> 31));
-  }
-}
 
 static void on_action(void *ctx, const wg_action *a) {
   fnode *n = ctx;
@@ -95,10 +86,11 @@ static void set_mac1(uint8_t *msg, size_t len, const uint8_t key[32]) {
 static void init_keys(void) {
   static int done;
   if (done) return;
-  uint64_t s = 0x5eed;
-  rng_fn(&s, priv_i, 32);
-  rng_fn(&s, priv_r, 32);
-  rng_fn(&s, psk, 32);
+  ts_rng s;
+  ts_rng_init(&s, 0x5eed, "fuzz/keys");
+  ts_rng_source(&s, priv_i, 32);
+  ts_rng_source(&s, priv_r, 32);
+  ts_rng_source(&s, psk, 32);
   wg_key_clamp(priv_i);
   wg_key_clamp(priv_r);
   if (wg_key_public_from_private(pub_i, priv_i) || wg_key_public_from_private(pub_r, priv_r))
@@ -111,9 +103,9 @@ static void init_keys(void) {
 static void node_make(fnode *n, const uint8_t priv[32], uint8_t host, uint64_t seed,
                       const uint8_t peer_pub[32], uint8_t peer_host, const uint8_t peer_tun[4]) {
   memset(n, 0, sizeof *n);
-  n->rng = seed;
+  ts_rng_init(&n->rng, seed, "fuzz/node");
   n->ep = wg_endpoint_ipv4((const uint8_t[4]){192, 0, 2, host}, 51820);
-  wg_device_config cfg = {.rng = rng_fn, .rng_ctx = &n->rng,
+  wg_device_config cfg = {.rng = ts_rng_source, .rng_ctx = &n->rng,
                           .wall_clock_epoch_ns = INT64_C(1700000000) * WG_NS_PER_S};
   memcpy(cfg.private_key, priv, 32);
   if (wg_device_create(&n->dev, &cfg) != WG_OK) FAIL("device create");

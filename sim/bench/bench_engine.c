@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ts_bench.h"
+#include "ts_rng.h"
 #include "wg.h"
 
 const uint32_t ts_bench_engine_sizes[TS_BENCH_ENGINE_SIZES] = {64, 512, 1420};
@@ -13,22 +14,12 @@ const uint32_t ts_bench_engine_sizes[TS_BENCH_ENGINE_SIZES] = {64, 512, 1420};
 typedef struct bnode {
   wg_device *dev;
   wg_peer *peer;
-  uint64_t rng;
+  ts_rng rng;
   wg_endpoint ep;
   uint8_t out[WG_MESSAGE_MAX];
   size_t out_len;
   uint64_t delivered, handshakes;
 } bnode;
-
-static void rng_fn(void *ctx, uint8_t *buf, size_t n) {
-  uint64_t *s = ctx;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    buf[i] = (uint8_t)(z ^ (z >> 31));
-  }
-}
 
 static void on_action(void *ctx, const wg_action *a) {
   bnode *n = ctx;
@@ -47,10 +38,10 @@ static const uint8_t tun_a[4] = {10, 0, 0, 1}, tun_b[4] = {10, 0, 0, 2};
 static int bnode_make(bnode *n, uint64_t seed, uint8_t host, const uint8_t peer_pub[32],
                       uint8_t peer_host, const uint8_t peer_tun[4], uint8_t pub[32]) {
   memset(n, 0, sizeof *n);
-  n->rng = seed;
+  ts_rng_init(&n->rng, seed, "bench/engine");
   n->ep = wg_endpoint_ipv4((const uint8_t[4]){192, 0, 2, host}, 51820);
-  wg_device_config cfg = {.rng = rng_fn, .rng_ctx = &n->rng, .mtu = 1420};
-  rng_fn(&n->rng, cfg.private_key, 32);
+  wg_device_config cfg = {.rng = ts_rng_source, .rng_ctx = &n->rng, .mtu = 1420};
+  ts_rng_source(&n->rng, cfg.private_key, 32);
   wg_key_clamp(cfg.private_key);
   if (wg_key_public_from_private(pub, cfg.private_key) != WG_OK) return -1;
   int r = wg_device_create(&n->dev, &cfg);

@@ -31,6 +31,8 @@ void ts_rng_init(ts_rng *r, uint64_t seed, const char *name) {
   if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0) r->s[0] = 1;
 }
 
+void ts_rng_source(void *rng, uint8_t *buf, size_t n) { ts_rng_fill(rng, buf, n); }
+
 uint64_t ts_rng_below(ts_rng *r, uint64_t bound) {
   __uint128_t m = (__uint128_t)ts_rng_next(r) * bound;
   uint64_t low = (uint64_t)m;

@@ -46,6 +46,10 @@ double ts_rng_exponential(ts_rng *r);
 
 void ts_rng_fill(ts_rng *r, void *buf, size_t n);
 
+/* Adapter for components that take their randomness as fn(ctx, buf, n), such as the
+ * engine's wg_device_config.rng: `rng` is a ts_rng. */
+void ts_rng_source(void *rng, uint8_t *buf, size_t n);
+
 /* 64-bit FNV-1a of a string: used to name streams, not for security. */
 uint64_t ts_hash_name(const char *name);
 

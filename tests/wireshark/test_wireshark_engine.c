@@ -11,6 +11,7 @@
 #include "ts_ipsum.h"
 #include "ts_pcapng.h"
 #include "tstest.h"
+#include "ts_rng.h"
 #include "wg.h"
 
 #ifndef TS_WIRESHARK_OUT
@@ -38,7 +39,7 @@ typedef struct world {
 struct node {
   world *w;
   wg_device *dev;
-  uint64_t rng;
+  ts_rng rng;
   uint8_t priv[32], pub[32];
   wg_endpoint ep;
   uint8_t tun_addr[4];
@@ -49,16 +50,6 @@ struct node {
   uint8_t ip[8][MAX_PKT];
   size_t ip_len[8], nip;
 };
-
-static void rng_fn(void *ctx, uint8_t *buf, size_t n) {
-  uint64_t *s = ctx;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    buf[i] = (uint8_t)(z ^ (z >> 31));
-  }
-}
 
 static ts_ipaddr ep_addr(const wg_endpoint *ep) {
   ts_ipaddr a = {.family = 4};
@@ -102,13 +93,13 @@ static void on_action(void *ctx, const wg_action *a) {
 static int node_init(node *n, world *w, uint8_t seed, uint8_t host, uint16_t port) {
   memset(n, 0, sizeof *n);
   n->w = w;
-  n->rng = seed * UINT64_C(1000003);
-  rng_fn(&n->rng, n->priv, 32);
+  ts_rng_init(&n->rng, seed, "wireshark/node");
+  ts_rng_source(&n->rng, n->priv, 32);
   wg_key_clamp(n->priv);
   if (wg_key_public_from_private(n->pub, n->priv) != WG_OK) return -1;
   n->ep = wg_endpoint_ipv4((const uint8_t[4]){10, 1, 0, host}, port);
   memcpy(n->tun_addr, (const uint8_t[4]){10, 9, 0, host}, 4);
-  wg_device_config cfg = {.rng = rng_fn, .rng_ctx = &n->rng,
+  wg_device_config cfg = {.rng = ts_rng_source, .rng_ctx = &n->rng,
                           .wall_clock_epoch_ns = INT64_C(1700000000) * WG_NS_PER_S, .keylog = 1};
   memcpy(cfg.private_key, n->priv, 32);
   return wg_device_create(&n->dev, &cfg);
@@ -202,8 +193,9 @@ TS_TEST(engine_pcapng_decrypts_in_tshark) {
   TS_CHECK_INT(node_init(&a, w, 1, 1, 51820), ==, WG_OK);
   TS_CHECK_INT(node_init(&b, w, 2, 2, 51821), ==, WG_OK);
   uint8_t psk[32];
-  uint64_t ps = 77;
-  rng_fn(&ps, psk, 32);
+  ts_rng ps;
+  ts_rng_init(&ps, 77, "wireshark/psk");
+  ts_rng_source(&ps, psk, 32);
   TS_CHECK_INT(add_peer(&a, &b, psk), ==, WG_OK);
   TS_CHECK_INT(add_peer(&b, &a, psk), ==, WG_OK);
 
