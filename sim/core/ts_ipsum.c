@@ -52,6 +52,31 @@ void ts_ipaddr_format(const ts_ipaddr *a, char *buf, size_t n) {
     snprintf(buf, n, "-");
 }
 
+int ts_ipprefix_parse(const char *text, ts_ipprefix *out) {
+  char buf[64];
+  if (!text || !out) return TS_EINVAL;
+  const char *slash = strchr(text, '/');
+  size_t n = slash ? (size_t)(slash - text) : strlen(text);
+  if (n == 0 || n >= sizeof buf) return TS_EPARSE;
+  memcpy(buf, text, n);
+  buf[n] = '\0';
+  memset(out, 0, sizeof *out);
+  if (!ts_ipaddr_parse(buf, &out->addr)) return TS_EPARSE;
+  unsigned max = out->addr.family == 4 ? 32 : 128, len = max;
+  if (slash) {
+    const char *d = slash + 1;
+    if (!*d || strlen(d) > 3) return TS_EPARSE;
+    len = 0;
+    for (; *d; d++) {
+      if (*d < '0' || *d > '9') return TS_EPARSE;
+      len = len * 10 + (unsigned)(*d - '0');
+    }
+    if (len > max) return TS_EPARSE;
+  }
+  out->len = (uint8_t)len;
+  return 0;
+}
+
 int ts_ipprefix_format(const ts_ipprefix *p, bool with_prefix, char *buf, size_t n) {
   char text[INET6_ADDRSTRLEN];
   if (!p || (p->addr.family != 4 && p->addr.family != 6)) return -1;

@@ -43,6 +43,8 @@ bool ts_ipprefix_contains(const ts_ipprefix *p, const ts_ipaddr *a);
 /* "10.0.0.1" or "fd00::1"; returns false if neither. */
 bool ts_ipaddr_parse(const char *text, ts_ipaddr *out);
 void ts_ipaddr_format(const ts_ipaddr *a, char *buf, size_t n);
+/* "10.0.0.0/8", "fd00::/64", or a plain address (a host prefix). 0 or TS_EPARSE. */
+int ts_ipprefix_parse(const char *text, ts_ipprefix *out);
 /* "10.0.0.1/24" (with_prefix) or "10.0.0.1". Returns snprintf's result, -1 on a bad family. */
 int ts_ipprefix_format(const ts_ipprefix *p, bool with_prefix, char *buf, size_t n);
 
