@@ -107,6 +107,8 @@ int ts_ip_parse(const uint8_t *p, uint32_t len, ts_ip_info *info) {
     uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4;
     uint32_t total = rd16(p + 2);
     if (ihl < TS_IPV4_HEADER || total < ihl || total > len) return TS_EPARSE;
+    /* Receivers drop IPv4 headers whose checksum is wrong (RFC 1122 3.2.1.2). */
+    if (ts_checksum_finish(ts_checksum_add(0, p, ihl)) != 0) return TS_EPARSE;
     info->family = 4;
     info->ttl = p[8];
     info->proto = p[9];

@@ -48,7 +48,8 @@ int ts_ipprefix_parse(const char *text, ts_ipprefix *out);
 /* "10.0.0.1/24" (with_prefix) or "10.0.0.1". Returns snprintf's result, -1 on a bad family. */
 int ts_ipprefix_format(const ts_ipprefix *p, bool with_prefix, char *buf, size_t n);
 
-/* 0 on success, a negative TS_E* code if the bytes are not a well-formed IP packet. */
+/* 0 on success, a negative TS_E* code if the bytes are not a well-formed IP packet
+ * (an IPv4 header checksum that does not verify included). */
 int ts_ip_parse(const uint8_t *p, uint32_t len, ts_ip_info *info);
 void ts_ipsum_describe(const uint8_t *p, uint32_t len, char *buf, size_t n);
 

@@ -68,6 +68,11 @@ static void deliver_udp(ts_host *h, const ts_ip_info *in, const ts_packet *p) {
   if (in->l4_len < TS_UDP_HEADER) return;
   const uint8_t *payload = p->data + in->l4_offset + TS_UDP_HEADER;
   uint32_t len = in->l4_len - TS_UDP_HEADER;
+  const struct udp_binding *b = host_udp_binding(h, in->dport);
+  if (b) {
+    b->fn(b->ctx, h, in, payload, len);
+    return;
+  }
   struct net_app *server = find_app(h->net, h, TS_NET_APP_UDP_ECHO_SERVER, in->dport);
   if (server) {
     ts_packet *out = ts_packet_alloc(ts_world_pool(h->net->world), TS_PACKET_SMALL);
@@ -108,7 +113,7 @@ static void app_send(void *obj, uint64_t seq) {
   if (!out) return;
   ts_ipaddr src;
   uint32_t len = 0;
-  if (host_source_for(a->host, &a->cfg.target, &src)) {
+  if (ts_host_source_for(a->host, &a->cfg.target, &src)) {
     if (a->cfg.kind == TS_NET_APP_PING)
       len = ts_ip_build_echo(out->data, need, &src, &a->cfg.target, false, a->ident,
                              (uint16_t)seq, payload, size);

@@ -87,8 +87,9 @@ bool host_owns(const ts_host *h, const ts_ipaddr *a) {
   return false;
 }
 
-/* The interface whose on-link prefix covers dst best; otherwise the first attached
- * interface with an address of dst's family (the host's default route). */
+/* Longest prefix among the on-link prefixes and the static routes. Without a
+ * match, a host (not a router) falls back to its first attached interface of dst's
+ * family, so that two hosts on one link need no routes at all. */
 static struct host_iface *route(ts_host *h, const ts_ipaddr *dst) {
   struct host_iface *best = NULL, *fallback = NULL;
   int best_len = -1;
@@ -105,10 +106,55 @@ static struct host_iface *route(ts_host *h, const ts_ipaddr *dst) {
       }
     }
   }
-  return best ? best : fallback;
+  for (uint32_t r = 0; r < h->route_count; r++) {
+    const struct host_route *hr = &h->routes[r];
+    if (hr->dst.len > best_len && h->ifaces[hr->iface].attached &&
+        ts_ipprefix_contains(&hr->dst, dst)) {
+      best = &h->ifaces[hr->iface];
+      best_len = hr->dst.len;
+    }
+  }
+  if (best) return best;
+  return h->forwarding ? NULL : fallback;
 }
 
-bool host_source_for(ts_host *h, const ts_ipaddr *dst, ts_ipaddr *src) {
+int ts_host_add_route(ts_host *h, const ts_ipprefix *dst, uint32_t iface) {
+  if (iface >= h->iface_count) return TS_EINVAL;
+  if (h->route_count == TS_HOST_MAX_ROUTES) return TS_EFULL;
+  h->routes[h->route_count++] = (struct host_route){*dst, iface};
+  return TS_OK;
+}
+
+int ts_host_bind_udp(ts_host *h, uint16_t port, ts_host_udp_fn fn, void *ctx) {
+  if (!fn || port == 0) return TS_EINVAL;
+  if (host_udp_binding(h, port)) return TS_EEXIST;
+  if (h->udp_count == TS_HOST_MAX_UDP_BINDINGS) return TS_EFULL;
+  h->udp[h->udp_count++] = (struct udp_binding){port, fn, ctx};
+  return TS_OK;
+}
+
+const struct udp_binding *host_udp_binding(const ts_host *h, uint16_t port) {
+  for (uint32_t i = 0; i < h->udp_count; i++)
+    if (h->udp[i].port == port) return &h->udp[i];
+  return NULL;
+}
+
+void ts_host_set_transit_hook(ts_host *h, ts_host_transit_fn fn, void *ctx) {
+  h->transit = fn;
+  h->transit_ctx = ctx;
+}
+
+void ts_host_set_forwarding(ts_host *h, bool on) { h->forwarding = on; }
+ts_world *ts_host_world(const ts_host *h) { return h->net->world; }
+const char *ts_host_name(const ts_host *h) { return h->name; }
+
+ts_host *ts_net_find_host(const ts_net *net, const char *name) {
+  for (uint32_t i = 0; i < net->host_count; i++)
+    if (!strcmp(net->hosts[i]->name, name)) return net->hosts[i];
+  return NULL;
+}
+
+bool ts_host_source_for(ts_host *h, const ts_ipaddr *dst, ts_ipaddr *src) {
   struct host_iface *f = route(h, dst);
   if (!f) return false;
   for (uint32_t k = 0; k < f->addr_count; k++)
@@ -128,6 +174,8 @@ static void unrouted(ts_host *h, const char *why, const ts_packet *p) {
                  detail);
 }
 
+void ts_host_send(ts_host *h, ts_packet *p) { host_send(h, p); }
+
 void host_send(ts_host *h, ts_packet *p) {
   ts_ip_info info;
   ts_world *w = h->net->world;
@@ -145,6 +193,36 @@ void host_send(ts_host *h, ts_packet *p) {
   ts_world_link_send(w, f->link, f->end, p);
 }
 
+/* TTL (IPv4, with the header checksum updated per RFC 1624) or hop limit (IPv6)
+ * down by one; false when it reaches zero. */
+static bool decrement_ttl(ts_packet *p, const ts_ip_info *info) {
+  if (info->family == 6) {
+    if (p->data[7] <= 1) return false;
+    p->data[7]--;
+    return true;
+  }
+  if (p->data[8] <= 1) return false;
+  p->data[8]--;
+  uint32_t sum = (uint32_t)((p->data[10] << 8) | p->data[11]) + 0x0100;
+  sum = (sum & 0xffff) + (sum >> 16);
+  p->data[10] = (uint8_t)(sum >> 8);
+  p->data[11] = (uint8_t)sum;
+  return true;
+}
+
+static void transit(ts_host *h, struct host_iface *f, const ts_ip_info *info, ts_packet *p) {
+  if (h->transit && h->transit(h->transit_ctx, h, (uint32_t)(f - h->ifaces), p)) return;
+  if (!h->forwarding) {
+    unrouted(h, "not-local", p);
+  } else if (!decrement_ttl(p, info)) {
+    unrouted(h, "ttl-exceeded", p);
+  } else {
+    host_send(h, p);
+    return;
+  }
+  ts_packet_free(ts_world_pool(h->net->world), p);
+}
+
 void host_receive(void *ctx, ts_packet *p) {
   struct host_iface *f = ctx;
   ts_host *h = f->host;
@@ -152,7 +230,8 @@ void host_receive(void *ctx, ts_packet *p) {
   if (ts_ip_parse(p->data, p->len, &info) != 0) {
     unrouted(h, "malformed", p);
   } else if (!host_owns(h, &info.dst)) {
-    unrouted(h, "not-local", p);
+    transit(h, f, &info, p);
+    return;
   } else {
     apps_deliver(h, &info, p);
   }

@@ -5,6 +5,19 @@
 #include "ts_net.h"
 
 #define TS_HOST_MAX_IFACES 16
+#define TS_HOST_MAX_ROUTES 32
+#define TS_HOST_MAX_UDP_BINDINGS 16
+
+struct host_route {
+  ts_ipprefix dst;
+  uint32_t iface;
+};
+
+struct udp_binding {
+  uint16_t port;
+  ts_host_udp_fn fn;
+  void *ctx;
+};
 
 struct host_iface {
   char name[TS_NET_NAME_MAX];
@@ -22,6 +35,13 @@ struct ts_host {
   char name[TS_NET_NAME_MAX];
   struct host_iface ifaces[TS_HOST_MAX_IFACES];
   uint32_t iface_count;
+  struct host_route routes[TS_HOST_MAX_ROUTES];
+  uint32_t route_count;
+  struct udp_binding udp[TS_HOST_MAX_UDP_BINDINGS];
+  uint32_t udp_count;
+  ts_host_transit_fn transit;
+  void *transit_ctx;
+  bool forwarding;
 };
 
 struct net_app {
@@ -44,8 +64,9 @@ struct ts_net {
 
 void ts_net_release(void *obj);
 bool host_owns(const ts_host *h, const ts_ipaddr *a);
-bool host_source_for(ts_host *h, const ts_ipaddr *dst, ts_ipaddr *src);
 void host_send(ts_host *h, ts_packet *p);
+/* A UDP binding of h for the port, or NULL. */
+const struct udp_binding *host_udp_binding(const ts_host *h, uint16_t port);
 void host_receive(void *ctx, ts_packet *p);
 /* Local delivery of a parsed packet addressed to h; the caller frees p. */
 void apps_deliver(ts_host *h, const ts_ip_info *info, const ts_packet *p);

@@ -46,6 +46,32 @@ int ts_net_connect(ts_net *net, const char *link_name, const ts_link_params *p, 
                    uint32_t ia, ts_host *b, uint32_t ib, ts_link_id *id);
 int ts_net_add_app(ts_net *net, ts_host *h, const ts_app_config *cfg);
 
+/* ---- the host's stack, for the devices built on hosts (servers, relays, routers) */
+
+/* A datagram for a bound UDP port of one of the host's addresses. `info` describes
+ * the packet, `payload` its UDP payload; the packet stays the caller's. */
+typedef void (*ts_host_udp_fn)(void *ctx, ts_host *h, const ts_ip_info *info,
+                               const uint8_t *payload, uint32_t len);
+/* Sees every arriving packet that is not for the host itself, before forwarding.
+ * Returns true if it took the packet (and then owns it). */
+typedef bool (*ts_host_transit_fn)(void *ctx, ts_host *h, uint32_t iface_in, ts_packet *pkt);
+
+int ts_host_bind_udp(ts_host *h, uint16_t port, ts_host_udp_fn fn, void *ctx);
+void ts_host_set_transit_hook(ts_host *h, ts_host_transit_fn fn, void *ctx);
+/* A router: packets for other addresses are forwarded by the routing table, TTL or
+ * hop limit decremented (dropped and traced at zero). Hosts do not forward by default. */
+void ts_host_set_forwarding(ts_host *h, bool on);
+/* A static route out of interface `iface`; a /0 prefix is a default route. The
+ * longest matching prefix wins among on-link prefixes and static routes. */
+int ts_host_add_route(ts_host *h, const ts_ipprefix *dst, uint32_t iface);
+/* Routes and sends a complete IP packet; takes ownership. */
+void ts_host_send(ts_host *h, ts_packet *pkt);
+/* The address the host would send from towards dst; false if it has no route. */
+bool ts_host_source_for(ts_host *h, const ts_ipaddr *dst, ts_ipaddr *src);
+ts_world *ts_host_world(const ts_host *h);
+const char *ts_host_name(const ts_host *h);
+ts_host *ts_net_find_host(const ts_net *net, const char *name);
+
 uint32_t ts_net_app_count(const ts_net *net);
 void ts_net_app_stats(const ts_net *net, uint32_t i, ts_app_stats *out);
 /* Packets a host could not route or did not want (counted, also traced as events). */
