@@ -144,6 +144,11 @@ void ts_host_set_transit_hook(ts_host *h, ts_host_transit_fn fn, void *ctx) {
   h->transit_ctx = ctx;
 }
 
+void ts_host_set_local_hook(ts_host *h, ts_host_local_fn fn, void *ctx) {
+  h->local = fn;
+  h->local_ctx = ctx;
+}
+
 void ts_host_set_forwarding(ts_host *h, bool on) { h->forwarding = on; }
 ts_world *ts_host_world(const ts_host *h) { return h->net->world; }
 const char *ts_host_name(const ts_host *h) { return h->name; }
@@ -231,6 +236,8 @@ void host_receive(void *ctx, ts_packet *p) {
     unrouted(h, "malformed", p);
   } else if (!host_owns(h, &info.dst)) {
     transit(h, f, &info, p);
+    return;
+  } else if (h->local && h->local(h->local_ctx, h, &info, p)) {
     return;
   } else {
     apps_deliver(h, &info, p);

@@ -39,6 +39,8 @@ struct ts_host {
   uint32_t route_count;
   struct udp_binding udp[TS_HOST_MAX_UDP_BINDINGS];
   uint32_t udp_count;
+  ts_host_local_fn local;
+  void *local_ctx;
   ts_host_transit_fn transit;
   void *transit_ctx;
   bool forwarding;

@@ -56,7 +56,13 @@ typedef void (*ts_host_udp_fn)(void *ctx, ts_host *h, const ts_ip_info *info,
  * Returns true if it took the packet (and then owns it). */
 typedef bool (*ts_host_transit_fn)(void *ctx, ts_host *h, uint32_t iface_in, ts_packet *pkt);
 
+/* Sees every arriving packet addressed to the host itself, before the host's own
+ * stack (echo, UDP bindings, apps): NAT return traffic, tunnels. Returns true if it
+ * took the packet (and then owns it). */
+typedef bool (*ts_host_local_fn)(void *ctx, ts_host *h, const ts_ip_info *info, ts_packet *pkt);
+
 int ts_host_bind_udp(ts_host *h, uint16_t port, ts_host_udp_fn fn, void *ctx);
+void ts_host_set_local_hook(ts_host *h, ts_host_local_fn fn, void *ctx);
 void ts_host_set_transit_hook(ts_host *h, ts_host_transit_fn fn, void *ctx);
 /* A router: packets for other addresses are forwarded by the routing table, TTL or
  * hop limit decremented (dropped and traced at zero). Hosts do not forward by default. */

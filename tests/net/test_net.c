@@ -133,6 +133,24 @@ TS_TEST(transit_hook_sees_packets_before_forwarding) {
   ts_world_destroy(c.w);
 }
 
+static bool take_echo_requests(void *ctx, ts_host *h, const ts_ip_info *info, ts_packet *pkt) {
+  int *n = ctx;
+  if (info->proto != TS_IPPROTO_ICMP || info->icmp_type != 8) return false;
+  (*n)++;
+  ts_packet_free(ts_world_pool(ts_host_world(h)), pkt);
+  return true;
+}
+
+TS_TEST(local_hook_takes_packets_before_the_stack) {
+  struct chain c;
+  TS_CHECK(build_chain(&c, true) == 0);
+  int n = 0;
+  ts_host_set_local_hook(c.b, take_echo_requests, &n);
+  TS_CHECK_INT(ping(&c, "10.2.0.2"), ==, 0); /* b's stack never sees the requests */
+  TS_CHECK_INT(n, ==, 3);
+  ts_world_destroy(c.w);
+}
+
 TS_TEST(ttl_runs_out_at_the_router) {
   struct chain c;
   TS_CHECK(build_chain(&c, true) == 0);
