@@ -15,6 +15,10 @@ if(TUNNELSIM_FUZZ STREQUAL "libfuzzer")
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
   add_compile_definitions(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
+elseif(TUNNELSIM_FUZZ STREQUAL "oss-fuzz")
+  # OSS-Fuzz and ClusterFuzzLite pass instrumentation in CFLAGS and the engine in
+  # $LIB_FUZZING_ENGINE (see .clusterfuzzlite/build.sh): add nothing of our own.
+  add_compile_definitions(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
 elseif(TUNNELSIM_FUZZ STREQUAL "afl")
   # CC=afl-clang-fast instruments; the sanitizers catch what AFL++ alone would miss.
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer)
