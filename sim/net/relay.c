@@ -1,0 +1,421 @@
+/* ts_relay: engine as responder on a host's UDP port, an in-tunnel gateway that
+ * answers pings, and a NAT between the tunnel and the internet (see ts_relay.h). */
+#include "ts_relay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ICMP4_ECHO_REPLY 0
+#define ICMP4_ECHO_REQUEST 8
+#define ICMP6_ECHO_REQUEST 128
+#define ICMP6_ECHO_REPLY 129
+#define TCP_HEADER_MIN 20
+/* Checksum field offsets inside the layer-4 header (RFC 768, RFC 9293, RFC 792/4443). */
+#define UDP_CHECKSUM_AT 6
+#define TCP_CHECKSUM_AT 16
+#define ICMP_CHECKSUM_AT 2
+#define ICMP_ID_AT 4
+#define IPV4_CHECKSUM_AT 10
+#define IPV4_TTL_AT 8
+#define IPV6_HOP_LIMIT_AT 7
+
+struct nat_entry {
+  bool used;
+  uint8_t proto;
+  uint16_t inner_port; /* port, or ICMP echo identifier */
+  ts_ipaddr inner;     /* the tunnel address behind the mapping */
+  ts_ipaddr public_addr;
+  ts_time last_used;
+};
+
+struct ts_relay {
+  ts_host *host;
+  ts_world *world;
+  ts_wgdev *dev;
+  uint16_t port;
+  ts_ipaddr gateway, gateway6, public4, public6;
+  struct nat_entry *nat; /* slot i maps public port/id nat_first + i */
+  uint32_t nat_count, nat_cursor;
+  uint32_t nat_high; /* slots at and above this were never used: lookups stop here */
+  uint16_t nat_first;
+  ts_time nat_idle;
+  ts_relay_stats stats;
+  uint8_t scratch[WG_IP_PACKET_MAX]; /* gateway replies are built here */
+};
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static void wr16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+static size_t addr_len(uint8_t family) { return family == 6 ? 16 : 4; }
+
+static void drop(ts_relay *r, const char *why) {
+  r->stats.dropped++;
+  ts_trace_event(ts_world_trace(r->world), ts_world_now(r->world), "relay-drop",
+                 ts_host_name(r->host), why);
+}
+
+/* ---------------------------------------------------------------- transport */
+
+static void send_udp(void *ctx, const wg_endpoint *to, const uint8_t *data, size_t len) {
+  ts_relay *r = ctx;
+  ts_ipaddr dst = {.family = to->family}, src;
+  memcpy(dst.bytes, to->addr, addr_len(to->family));
+  if ((to->family != 4 && to->family != 6) || !ts_host_source_for(r->host, &dst, &src)) {
+    drop(r, "wg-no-route");
+    return;
+  }
+  uint32_t need = (uint32_t)((to->family == 6 ? TS_IPV6_HEADER : TS_IPV4_HEADER) + TS_UDP_HEADER + len);
+  ts_packet_pool *pool = ts_world_pool(r->world);
+  ts_packet *p = ts_packet_alloc(pool, need);
+  if (!p) return;
+  p->len = ts_ip_build_udp(p->data, need, &src, &dst, r->port, to->port, data, (uint32_t)len);
+  if (!p->len) {
+    ts_packet_free(pool, p);
+    drop(r, "wg-too-big");
+    return;
+  }
+  ts_host_send(r->host, p);
+}
+
+static void on_udp(void *ctx, ts_host *h, const ts_ip_info *info, const uint8_t *payload,
+                   uint32_t len) {
+  ts_relay *r = ctx;
+  (void)h;
+  wg_endpoint from = info->family == 6 ? wg_endpoint_ipv6(info->src.bytes, info->sport)
+                                       : wg_endpoint_ipv4(info->src.bytes, info->sport);
+  ts_wgdev_rx_udp(r->dev, &from, payload, len);
+}
+
+/* ---------------------------------------------------------------- translation */
+
+static uint32_t pseudo_header_sum(const uint8_t *pkt, const ts_ip_info *info) {
+  size_t n = addr_len(info->family);
+  const uint8_t *src = pkt + (info->family == 6 ? 8 : 12);
+  uint32_t sum = ts_checksum_add(0, src, n);
+  sum = ts_checksum_add(sum, src + n, n); /* destination follows source in both */
+  return sum + info->proto + (info->l4_len & 0xffff) + (info->l4_len >> 16);
+}
+
+/* Recomputes every checksum the rewrite touched: the IPv4 header, and the layer-4
+ * checksum, which covers the addresses through the pseudo-header (except ICMPv4). */
+static void fix_checksums(uint8_t *pkt, const ts_ip_info *info) {
+  uint8_t *l4 = pkt + info->l4_offset;
+  if (info->family == 4) {
+    wr16(pkt + IPV4_CHECKSUM_AT, 0);
+    wr16(pkt + IPV4_CHECKSUM_AT, ts_checksum_finish(ts_checksum_add(0, pkt, info->l4_offset)));
+  }
+  switch (info->proto) {
+  case TS_IPPROTO_UDP: {
+    /* An IPv4 UDP checksum of 0 means "none" (RFC 768); keep it that way. */
+    if (info->family == 4 && rd16(l4 + UDP_CHECKSUM_AT) == 0) break;
+    wr16(l4 + UDP_CHECKSUM_AT, 0);
+    uint16_t c = ts_checksum_finish(ts_checksum_add(pseudo_header_sum(pkt, info), l4, info->l4_len));
+    wr16(l4 + UDP_CHECKSUM_AT, c ? c : 0xffff);
+    break;
+  }
+  case TS_IPPROTO_TCP:
+    wr16(l4 + TCP_CHECKSUM_AT, 0);
+    wr16(l4 + TCP_CHECKSUM_AT,
+         ts_checksum_finish(ts_checksum_add(pseudo_header_sum(pkt, info), l4, info->l4_len)));
+    break;
+  case TS_IPPROTO_ICMP:
+    wr16(l4 + ICMP_CHECKSUM_AT, 0);
+    wr16(l4 + ICMP_CHECKSUM_AT, ts_checksum_finish(ts_checksum_add(0, l4, info->l4_len)));
+    break;
+  case TS_IPPROTO_ICMPV6:
+    wr16(l4 + ICMP_CHECKSUM_AT, 0);
+    wr16(l4 + ICMP_CHECKSUM_AT,
+         ts_checksum_finish(ts_checksum_add(pseudo_header_sum(pkt, info), l4, info->l4_len)));
+    break;
+  default:
+    break;
+  }
+}
+
+/* The port or echo identifier a mapping is keyed on, and whether the packet is one
+ * the NAT translates in that direction (echo requests out, echo replies in). */
+static bool nat_key(const ts_ip_info *info, bool outbound, uint16_t *port) {
+  switch (info->proto) {
+  case TS_IPPROTO_UDP:
+    if (info->l4_len < TS_UDP_HEADER) return false;
+    *port = outbound ? info->sport : info->dport;
+    return true;
+  case TS_IPPROTO_TCP:
+    if (info->l4_len < TCP_HEADER_MIN) return false;
+    *port = outbound ? info->sport : info->dport;
+    return true;
+  case TS_IPPROTO_ICMP:
+  case TS_IPPROTO_ICMPV6: {
+    if (info->l4_len < TS_ICMP_ECHO_HEADER) return false;
+    bool v6 = info->proto == TS_IPPROTO_ICMPV6;
+    uint8_t want = outbound ? (v6 ? ICMP6_ECHO_REQUEST : ICMP4_ECHO_REQUEST)
+                            : (v6 ? ICMP6_ECHO_REPLY : ICMP4_ECHO_REPLY);
+    if (info->icmp_type != want || info->icmp_code != 0) return false;
+    *port = info->icmp_id;
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
+/* Rewrites the source (outbound) or destination (inbound) address and port/id,
+ * decrements the TTL or hop limit, and fixes the checksums. False if the TTL ran out. */
+static bool rewrite(uint8_t *pkt, const ts_ip_info *info, bool outbound, const ts_ipaddr *addr,
+                    uint16_t port) {
+  bool v6 = info->family == 6;
+  uint8_t *ttl = pkt + (v6 ? IPV6_HOP_LIMIT_AT : IPV4_TTL_AT);
+  if (*ttl <= 1) return false;
+  (*ttl)--;
+  size_t at = v6 ? (outbound ? 8 : 24) : (outbound ? 12 : 16);
+  memcpy(pkt + at, addr->bytes, addr_len(info->family));
+  uint8_t *l4 = pkt + info->l4_offset;
+  if (info->proto == TS_IPPROTO_UDP || info->proto == TS_IPPROTO_TCP)
+    wr16(l4 + (outbound ? 0 : 2), port);
+  else
+    wr16(l4 + ICMP_ID_AT, port);
+  fix_checksums(pkt, info);
+  return true;
+}
+
+static bool is_fragment(const uint8_t *pkt, const ts_ip_info *info) {
+  /* IPv4 more-fragments flag or a fragment offset; IPv6 fragment header (44). */
+  if (info->family == 4) return (rd16(pkt + 6) & 0x3fff) != 0;
+  return info->proto == 44;
+}
+
+static bool expired(const ts_relay *r, const struct nat_entry *e, ts_time now) {
+  return now - e->last_used >= r->nat_idle;
+}
+
+static const char *proto_name(uint8_t proto) {
+  switch (proto) {
+  case TS_IPPROTO_UDP: return "udp";
+  case TS_IPPROTO_TCP: return "tcp";
+  case TS_IPPROTO_ICMP: return "icmp";
+  default: return "icmpv6";
+  }
+}
+
+static void trace_mapping(ts_relay *r, const struct nat_entry *e, uint16_t public_port) {
+  char inner[64], outer[64], detail[160];
+  ts_ipaddr_format(&e->inner, inner, sizeof inner);
+  ts_ipaddr_format(&e->public_addr, outer, sizeof outer);
+  snprintf(detail, sizeof detail, "%s %s:%u -> %s:%u", proto_name(e->proto), inner,
+           e->inner_port, outer, public_port);
+  ts_trace_event(ts_world_trace(r->world), ts_world_now(r->world), "relay-nat",
+                 ts_host_name(r->host), detail);
+}
+
+/* The slot of the live mapping for this flow, creating one if needed; -1 if full. */
+static int64_t nat_lookup_or_map(ts_relay *r, uint8_t proto, const ts_ipaddr *inner,
+                                 uint16_t inner_port, const ts_ipaddr *public_addr, ts_time now) {
+  for (uint32_t i = 0; i < r->nat_high; i++) {
+    const struct nat_entry *e = &r->nat[i];
+    if (e->used && e->proto == proto && e->inner_port == inner_port && !expired(r, e, now) &&
+        ts_ipaddr_equal(&e->inner, inner) && ts_ipaddr_equal(&e->public_addr, public_addr))
+      return i;
+  }
+  for (uint32_t k = 0; k < r->nat_count; k++) {
+    uint32_t i = (r->nat_cursor + k) % r->nat_count;
+    struct nat_entry *e = &r->nat[i];
+    if (e->used && !expired(r, e, now)) continue;
+    *e = (struct nat_entry){.used = true, .proto = proto, .inner_port = inner_port,
+                            .inner = *inner, .public_addr = *public_addr, .last_used = now};
+    r->nat_cursor = (i + 1) % r->nat_count;
+    if (i + 1 > r->nat_high) r->nat_high = i + 1;
+    r->stats.nat_mappings++;
+    trace_mapping(r, e, (uint16_t)(r->nat_first + i));
+    return i;
+  }
+  return -1;
+}
+
+static void nat_out(ts_relay *r, const uint8_t *pkt, const ts_ip_info *info) {
+  uint16_t inner_port;
+  if (is_fragment(pkt, info)) {
+    drop(r, "nat-fragment");
+    return;
+  }
+  if (!nat_key(info, true, &inner_port)) {
+    drop(r, "nat-unsupported");
+    return;
+  }
+  ts_ipaddr public_addr = info->family == 6 ? r->public6 : r->public4;
+  if (!public_addr.family && !ts_host_source_for(r->host, &info->dst, &public_addr)) {
+    drop(r, "nat-no-route");
+    return;
+  }
+  ts_time now = ts_world_now(r->world);
+  int64_t slot = nat_lookup_or_map(r, info->proto, &info->src, inner_port, &public_addr, now);
+  if (slot < 0) {
+    r->stats.nat_full++;
+    drop(r, "nat-full");
+    return;
+  }
+  ts_packet_pool *pool = ts_world_pool(r->world);
+  ts_packet *p = ts_packet_from(pool, pkt, info->l4_offset + info->l4_len);
+  if (!p) return;
+  if (!rewrite(p->data, info, true, &public_addr, (uint16_t)(r->nat_first + slot))) {
+    ts_packet_free(pool, p);
+    drop(r, "ttl-exceeded");
+    return;
+  }
+  r->nat[slot].last_used = now;
+  r->stats.nat_out++;
+  ts_host_send(r->host, p);
+}
+
+/* Local hook: return traffic of a live mapping goes back into the tunnel; anything
+ * else (the engine's own UDP port, pings to the relay itself) is left to the host. */
+static bool on_local(void *ctx, ts_host *h, const ts_ip_info *info, ts_packet *pkt) {
+  ts_relay *r = ctx;
+  uint16_t public_port;
+  if (info->proto == TS_IPPROTO_UDP && info->dport == r->port) return false;
+  if (!nat_key(info, false, &public_port)) return false;
+  if (public_port < r->nat_first || public_port - r->nat_first >= (int)r->nat_count) return false;
+  struct nat_entry *e = &r->nat[public_port - r->nat_first];
+  ts_time now = ts_world_now(r->world);
+  if (!e->used || e->proto != info->proto || expired(r, e, now) ||
+      !ts_ipaddr_equal(&e->public_addr, &info->dst))
+    return false;
+  ts_packet_pool *pool = ts_world_pool(ts_host_world(h));
+  if (is_fragment(pkt->data, info)) {
+    drop(r, "nat-fragment");
+  } else if (!rewrite(pkt->data, info, false, &e->inner, e->inner_port)) {
+    drop(r, "ttl-exceeded");
+  } else {
+    e->last_used = now;
+    r->stats.nat_in++;
+    int rc = ts_wgdev_tx_ip(r->dev, pkt->data, info->l4_offset + info->l4_len);
+    if (rc != WG_OK && rc != WG_ESTAGED) drop(r, "tunnel-no-peer");
+  }
+  ts_packet_free(pool, pkt);
+  return true;
+}
+
+/* ---------------------------------------------------------------- inner packets */
+
+static void answer_gateway(ts_relay *r, const uint8_t *pkt, const ts_ip_info *info) {
+  bool v6 = info->family == 6;
+  if (info->proto != (v6 ? TS_IPPROTO_ICMPV6 : TS_IPPROTO_ICMP) ||
+      info->icmp_type != (v6 ? ICMP6_ECHO_REQUEST : ICMP4_ECHO_REQUEST) ||
+      info->l4_len < TS_ICMP_ECHO_HEADER) {
+    drop(r, "gateway-unsupported");
+    return;
+  }
+  const uint8_t *payload = pkt + info->l4_offset + TS_ICMP_ECHO_HEADER;
+  uint32_t len = ts_ip_build_echo(r->scratch, sizeof r->scratch, &info->dst, &info->src, true,
+                                  info->icmp_id, info->icmp_seq, payload,
+                                  info->l4_len - TS_ICMP_ECHO_HEADER);
+  if (!len) {
+    drop(r, "gateway-too-big");
+    return;
+  }
+  r->stats.gateway_echoes++;
+  ts_wgdev_tx_ip(r->dev, r->scratch, len);
+}
+
+static void deliver_ip(void *ctx, const uint8_t *pkt, size_t len) {
+  ts_relay *r = ctx;
+  ts_ip_info info;
+  if (ts_ip_parse(pkt, (uint32_t)len, &info) != 0) {
+    drop(r, "inner-malformed");
+    return;
+  }
+  if (ts_ipaddr_equal(&info.dst, &r->gateway) || ts_ipaddr_equal(&info.dst, &r->gateway6))
+    answer_gateway(r, pkt, &info);
+  else
+    nat_out(r, pkt, &info);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void release(void *obj) {
+  ts_relay *r = obj;
+  free(r->nat);
+  free(r);
+}
+
+static int add_peers(ts_relay *r, const ts_relay_config *cfg) {
+  for (uint32_t i = 0; i < cfg->peer_count; i++) {
+    const ts_relay_peer *rp = &cfg->peers[i];
+    if (rp->allowed_ip_count > TS_RELAY_MAX_ALLOWED_IPS) return TS_EINVAL;
+    wg_peer_config pc = {.has_preshared_key = rp->has_preshared_key};
+    memcpy(pc.public_key, rp->public_key, WG_KEY_LEN);
+    memcpy(pc.preshared_key, rp->preshared_key, WG_KEY_LEN);
+    wg_peer *peer;
+    int rc = ts_wgdev_add_peer(r->dev, &pc, &peer);
+    memset(pc.preshared_key, 0, WG_KEY_LEN);
+    if (rc == WG_EEXIST) return TS_EEXIST;
+    if (rc != WG_OK) return rc == WG_ENOMEM ? TS_ENOMEM : TS_EINVAL;
+    for (uint32_t k = 0; k < rp->allowed_ip_count; k++) {
+      const ts_ipprefix *a = &rp->allowed_ips[k];
+      if (wg_peer_add_allowed_ip(peer, a->addr.family, a->addr.bytes, a->len) != WG_OK)
+        return TS_EINVAL;
+    }
+  }
+  return TS_OK;
+}
+
+int ts_relay_create(ts_host *h, const ts_relay_config *cfg, ts_relay **out) {
+  if (!h || !cfg || !out || (cfg->peer_count && !cfg->peers)) return TS_EINVAL;
+  uint32_t entries = cfg->nat_entries ? cfg->nat_entries : TS_RELAY_DEFAULT_NAT_ENTRIES;
+  uint16_t first = cfg->nat_port_first ? cfg->nat_port_first : TS_RELAY_DEFAULT_NAT_PORT_FIRST;
+  if ((uint32_t)first + entries - 1 > UINT16_MAX) return TS_EINVAL;
+  if ((cfg->public_addr.family && cfg->public_addr.family != 4) ||
+      (cfg->public_addr6.family && cfg->public_addr6.family != 6))
+    return TS_EINVAL;
+  ts_world *w = ts_host_world(h);
+  ts_relay *r = calloc(1, sizeof *r);
+  if (!r) return TS_ENOMEM;
+  r->nat = calloc(entries, sizeof *r->nat);
+  if (!r->nat) {
+    free(r);
+    return TS_ENOMEM;
+  }
+  int rc = ts_world_attach(w, r, release);
+  if (rc) {
+    release(r);
+    return rc;
+  }
+  r->host = h;
+  r->world = w;
+  r->port = cfg->port ? cfg->port : TS_RELAY_DEFAULT_PORT;
+  r->nat_count = entries;
+  r->nat_first = first;
+  r->nat_idle = cfg->nat_idle_timeout ? cfg->nat_idle_timeout : TS_RELAY_DEFAULT_NAT_IDLE;
+  r->gateway = cfg->gateway;
+  if (!r->gateway.family) ts_ipaddr_parse(TS_RELAY_DEFAULT_GATEWAY, &r->gateway);
+  r->gateway6 = cfg->gateway6; /* family 0 never equals a parsed address */
+  r->public4 = cfg->public_addr;
+  r->public6 = cfg->public_addr6;
+
+  ts_wgdev_config dc = {.name = ts_host_name(h),
+                        .transport = {.send_udp = send_udp, .deliver_ip = deliver_ip, .ctx = r}};
+  memcpy(dc.private_key, cfg->private_key, WG_KEY_LEN);
+  /* From here on a failure leaves a partial relay attached; the world frees it. */
+  rc = ts_wgdev_create(w, &dc, &r->dev);
+  memset(dc.private_key, 0, WG_KEY_LEN);
+  if (rc) return rc;
+  rc = add_peers(r, cfg);
+  if (rc) return rc;
+  rc = ts_host_bind_udp(h, r->port, on_udp, r);
+  if (rc) return rc;
+  ts_host_set_local_hook(h, on_local, r);
+  *out = r;
+  return TS_OK;
+}
+
+ts_wgdev *ts_relay_wgdev(ts_relay *r) { return r->dev; }
+
+void ts_relay_get_stats(const ts_relay *r, ts_relay_stats *out) {
+  *out = r->stats;
+  ts_time now = ts_world_now(r->world);
+  out->nat_active = 0;
+  for (uint32_t i = 0; i < r->nat_high; i++)
+    if (r->nat[i].used && !expired(r, &r->nat[i], now)) out->nat_active++;
+}

@@ -1,0 +1,83 @@
+/* ts_relay: a WireGuard relay on a ts_host, like a VPN provider's exit server.
+ *
+ * - The engine (a ts_wgdev named after the host) is the responder on a UDP port of
+ *   the host (default 51820). Outgoing datagrams leave from the host's address
+ *   towards the peer (ts_ip_build_udp + ts_host_send).
+ * - Decrypted inner packets: an ICMP echo request to the in-tunnel gateway (default
+ *   10.64.0.1) is answered through the tunnel. Everything else is NATed to the
+ *   internet: source rewritten to the relay's public address with a port (TCP/UDP)
+ *   or ICMP echo identifier from a table sized at creation, checksums recomputed,
+ *   TTL decremented (the relay is a router), sent with ts_host_send.
+ * - Return traffic to the public address is caught with the host's local hook,
+ *   translated back and encrypted to the peer whose allowed IPs cover the inner
+ *   destination (the engine's cryptokey routing).
+ *
+ * NAT behaviour (RFC 4787 terms): endpoint-independent mapping and filtering; one
+ * mapping per (protocol, inner address, inner port or id). Public port/id =
+ * nat_port_first + table slot, so mappings are deterministic; the lowest free slot
+ * after the last one handed out is taken (a just-expired port is not reused at once).
+ * Entries expire after nat_idle_timeout without traffic either way, checked lazily
+ * (no timers). TCP and UDP share the port space with ICMP identifiers. IPv4 and IPv6
+ * (NAT66 to the host's IPv6 address) are both translated; fragments and ICMP errors
+ * are not (dropped and traced as "relay-drop").
+ *
+ * The relay is attached to the world (reset/destroy free it). */
+#ifndef TS_RELAY_H
+#define TS_RELAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ts_net.h"
+#include "ts_wgdev.h"
+
+#define TS_RELAY_DEFAULT_PORT 51820
+#define TS_RELAY_DEFAULT_GATEWAY "10.64.0.1"
+#define TS_RELAY_DEFAULT_NAT_ENTRIES 1024
+#define TS_RELAY_DEFAULT_NAT_PORT_FIRST 20000
+/* Linux's nf_conntrack default for UDP streams is 120 s; one value for all protocols
+ * keeps the model simple (configurable). */
+#define TS_RELAY_DEFAULT_NAT_IDLE (120 * TS_SEC)
+#define TS_RELAY_MAX_ALLOWED_IPS 16
+
+typedef struct ts_relay ts_relay;
+
+typedef struct ts_relay_peer {
+  uint8_t public_key[WG_KEY_LEN];
+  uint8_t preshared_key[WG_KEY_LEN];
+  bool has_preshared_key;
+  ts_ipprefix allowed_ips[TS_RELAY_MAX_ALLOWED_IPS]; /* the peer's tunnel addresses */
+  uint32_t allowed_ip_count;
+} ts_relay_peer;
+
+typedef struct ts_relay_config {
+  uint8_t private_key[WG_KEY_LEN];
+  const ts_relay_peer *peers;
+  uint32_t peer_count;
+  uint16_t port;            /* 0 = TS_RELAY_DEFAULT_PORT */
+  ts_ipaddr gateway;        /* family 0 = TS_RELAY_DEFAULT_GATEWAY */
+  ts_ipaddr gateway6;       /* optional IPv6 in-tunnel gateway; family 0 = none */
+  ts_ipaddr public_addr;    /* NAT source (IPv4); family 0 = the host's source address */
+  ts_ipaddr public_addr6;   /* NAT source (IPv6); family 0 = the host's source address */
+  uint32_t nat_entries;     /* 0 = TS_RELAY_DEFAULT_NAT_ENTRIES */
+  uint16_t nat_port_first;  /* 0 = TS_RELAY_DEFAULT_NAT_PORT_FIRST */
+  ts_time nat_idle_timeout; /* 0 = TS_RELAY_DEFAULT_NAT_IDLE */
+} ts_relay_config;
+
+typedef struct ts_relay_stats {
+  uint64_t gateway_echoes;    /* echo requests to the gateway answered */
+  uint64_t nat_out, nat_in;   /* packets translated each way */
+  uint64_t nat_mappings;      /* mappings created */
+  uint64_t nat_full;          /* packets dropped: no free table entry */
+  uint64_t dropped;           /* other drops (unsupported, no mapping, TTL, no route) */
+  uint32_t nat_active;        /* mappings not yet expired at the time of the call */
+} ts_relay_stats;
+
+/* Binds the port, installs the host's local hook, and creates the engine device
+ * (named after the host). TS_EINVAL for a bad configuration (e.g. the port range
+ * overflows 65535), TS_EEXIST if the port is bound, TS_ENOMEM. */
+int ts_relay_create(ts_host *h, const ts_relay_config *cfg, ts_relay **out);
+ts_wgdev *ts_relay_wgdev(ts_relay *r);
+void ts_relay_get_stats(const ts_relay *r, ts_relay_stats *out);
+
+#endif
