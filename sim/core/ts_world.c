@@ -109,6 +109,16 @@ int ts_world_attach(ts_world *w, void *obj, ts_release_fn release) {
   return TS_OK;
 }
 
+int ts_world_detach(ts_world *w, void *obj) {
+  for (uint32_t i = w->attached_count; i-- > 0;) {
+    if (w->attached[i].obj != obj) continue;
+    memmove(&w->attached[i], &w->attached[i + 1], (w->attached_count - i - 1) * sizeof *w->attached);
+    w->attached_count--;
+    return TS_OK;
+  }
+  return TS_ENOENT;
+}
+
 int ts_world_link_create(ts_world *w, const char *name, const ts_link_params *p,
                          const ts_link_end ends[2], ts_link_id *id) {
   if (strlen(name) >= LINK_NAME_MAX) return TS_EINVAL;

@@ -55,6 +55,9 @@ void ts_world_rng(const ts_world *w, const char *name, ts_rng *out);
 
 /* Attach `obj` so that `release(obj)` runs at reset or destroy, newest first. */
 int ts_world_attach(ts_world *w, void *obj, ts_release_fn release);
+/* Forget an attached object without releasing it (its owner frees it now).
+ * TS_ENOENT if it is not attached. */
+int ts_world_detach(ts_world *w, void *obj);
 
 int ts_world_link_create(ts_world *w, const char *name, const ts_link_params *p,
                          const ts_link_end ends[2], ts_link_id *id);

@@ -70,6 +70,8 @@ int ts_wgdev_create(ts_world *w, const ts_wgdev_config *cfg, ts_wgdev **out);
 /* Destroys the engine (keys zeroed) and cancels the pending event; later calls
  * return TS_ESTATE. The memory is released with the world. */
 void ts_wgdev_close(ts_wgdev *dev);
+/* Frees the device now (a provider process that exits); the pointer is dead after. */
+void ts_wgdev_destroy(ts_wgdev *dev);
 
 /* A datagram arrived from `from`. Returns a WG_* code (WG_OK, WG_EDROP, ...) or
  * TS_ESTATE once closed. */

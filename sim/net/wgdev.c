@@ -160,6 +160,12 @@ static void release(void *obj) {
   free(dev);
 }
 
+void ts_wgdev_destroy(ts_wgdev *dev) {
+  if (!dev) return;
+  ts_world_detach(dev->world, dev);
+  release(dev);
+}
+
 int ts_wgdev_create(ts_world *w, const ts_wgdev_config *cfg, ts_wgdev **out) {
   if (!w || !cfg || !out || !cfg->name || !cfg->transport.send_udp || !cfg->transport.deliver_ip)
     return TS_EINVAL;

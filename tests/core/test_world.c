@@ -201,6 +201,20 @@ TS_TEST(two_worlds_in_one_process_do_not_affect_each_other) {
 static int released;
 static void release_counter(void *obj) { (void)obj; released++; }
 
+TS_TEST(world_detach_forgets_without_releasing) {
+  ts_world *w;
+  ts_world_create(&w, &ts_native_backend, 1);
+  int a, b;
+  released = 0;
+  ts_world_attach(w, &a, release_counter);
+  ts_world_attach(w, &b, release_counter);
+  TS_CHECK_INT(ts_world_detach(w, &a), ==, TS_OK);
+  TS_CHECK_INT(ts_world_detach(w, &a), ==, TS_ENOENT);
+  TS_CHECK_INT(released, ==, 0);
+  ts_world_destroy(w);
+  TS_CHECK_INT(released, ==, 1); /* only b was still attached */
+}
+
 TS_TEST(world_reset_releases_attached_and_reproduces_the_run) {
   char fresh[TS_TRACE_HASH_HEX];
   run_lossy(31, fresh);

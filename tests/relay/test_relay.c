@@ -557,6 +557,23 @@ TS_TEST(closing_the_adapter_cancels_its_timer) {
   ts_world_destroy(tb.w);
 }
 
+TS_TEST(destroying_the_adapter_frees_it_at_once) {
+  static testbed tb;
+  memset(&tb, 0, sizeof tb);
+  TS_CHECK(ts_world_create(&tb.w, &ts_native_backend, 5) == TS_OK);
+  TS_CHECK_INT(build(&tb, 25), ==, 0);
+  ts_world_run_until(tb.w, TS_SEC);
+  TS_CHECK(ts_wgdev_armed_at(tb.ph.dev) != TS_TIME_NEVER);
+  /* Freed now, not at world destroy: a pending timer event firing later, or a
+   * second release at destroy, would be a use after free that ASan reports. */
+  ts_wgdev_destroy(tb.ph.dev);
+  tb.ph.dev = NULL;
+  uint64_t before = ts_world_events_run(tb.w);
+  ts_world_run_until(tb.w, 100 * TS_SEC);
+  TS_CHECK(ts_world_events_run(tb.w) - before <= 2);
+  ts_world_destroy(tb.w);
+}
+
 TS_TEST(nat_table_fills_and_entries_expire) {
   static testbed tb;
   memset(&tb, 0, sizeof tb);
