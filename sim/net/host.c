@@ -80,6 +80,20 @@ int ts_net_connect(ts_net *net, const char *link_name, const ts_link_params *p, 
   return TS_OK;
 }
 
+int ts_net_connect_device(ts_net *net, const char *link_name, const ts_link_params *p, ts_host *h,
+                          uint32_t iface, const ts_link_end *device_end, ts_link_id *id) {
+  if (iface >= h->iface_count || !device_end) return TS_EINVAL;
+  struct host_iface *x = &h->ifaces[iface];
+  if (x->attached) return TS_EEXIST;
+  ts_link_end ends[2] = {{host_receive, x, x->full_name}, *device_end};
+  int rc = ts_world_link_create(net->world, link_name, p, ends, id);
+  if (rc) return rc;
+  x->attached = true;
+  x->link = *id;
+  x->end = 0;
+  return TS_OK;
+}
+
 bool host_owns(const ts_host *h, const ts_ipaddr *a) {
   for (uint32_t i = 0; i < h->iface_count; i++)
     for (uint32_t k = 0; k < h->ifaces[i].addr_count; k++)

@@ -44,6 +44,10 @@ int ts_host_add_interface(ts_host *h, const char *name, const ts_ipprefix *addrs
 /* Connects interface `ia` of host a with interface `ib` of host b by a new link. */
 int ts_net_connect(ts_net *net, const char *link_name, const ts_link_params *p, ts_host *a,
                    uint32_t ia, ts_host *b, uint32_t ib, ts_link_id *id);
+/* Connects interface `iface` of host h (end 0) to a device that is not a host, such
+ * as the phone (end 1: its receive callback and trace name). */
+int ts_net_connect_device(ts_net *net, const char *link_name, const ts_link_params *p, ts_host *h,
+                          uint32_t iface, const ts_link_end *device_end, ts_link_id *id);
 int ts_net_add_app(ts_net *net, ts_host *h, const ts_app_config *cfg);
 
 /* ---- the host's stack, for the devices built on hosts (servers, relays, routers) */

@@ -151,6 +151,34 @@ TS_TEST(local_hook_takes_packets_before_the_stack) {
   ts_world_destroy(c.w);
 }
 
+struct device_rx {
+  ts_world *w;
+  int n;
+};
+
+static void device_receive(void *ctx, ts_packet *p) {
+  struct device_rx *d = ctx;
+  d->n++;
+  ts_packet_free(ts_world_pool(d->w), p);
+}
+
+TS_TEST(a_device_that_is_not_a_host_attaches_to_a_host) {
+  struct chain c;
+  TS_CHECK(build_chain(&c, true) == 0);
+  ts_ipprefix pd = prefix("10.3.0.1", 24);
+  uint32_t id;
+  TS_CHECK_INT(ts_host_add_interface(c.r, "eth2", &pd, 1, &id), ==, TS_OK);
+  struct device_rx d = {c.w, 0};
+  ts_link_end end = {device_receive, &d, "phone/en0"};
+  ts_link_params p = {.delay = TS_MS, .mtu = 1500, .queue_limit = 10, .up = true};
+  ts_link_id l;
+  TS_CHECK_INT(ts_net_connect_device(c.net, "rd", &p, c.r, id, &end, &l), ==, TS_OK);
+  TS_CHECK_INT(ts_net_connect_device(c.net, "rd2", &p, c.r, id, &end, &l), ==, TS_EEXIST);
+  TS_CHECK_INT(ping(&c, "10.3.0.7"), ==, 0); /* the device does not answer... */
+  TS_CHECK_INT(d.n, ==, 3);                  /* ...but it got every request */
+  ts_world_destroy(c.w);
+}
+
 TS_TEST(ttl_runs_out_at_the_router) {
   struct chain c;
   TS_CHECK(build_chain(&c, true) == 0);
