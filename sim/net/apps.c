@@ -87,7 +87,11 @@ static void deliver_udp(ts_host *h, const ts_ip_info *in, const ts_packet *p) {
 }
 
 void apps_deliver(ts_host *h, const ts_ip_info *in, const ts_packet *p) {
-  if (is_echo_request(in) && in->l4_len >= TS_ICMP_ECHO_HEADER) {
+  bool broadcast = in->family == 4 && in->dst.bytes[0] == 255 && in->dst.bytes[1] == 255 &&
+                   in->dst.bytes[2] == 255 && in->dst.bytes[3] == 255;
+  /* Hosts ignore broadcast echo requests (RFC 1122 3.2.2.6 allows it; so does Linux's
+   * default), which also keeps a reply from claiming the broadcast address as source. */
+  if (is_echo_request(in) && in->l4_len >= TS_ICMP_ECHO_HEADER && !broadcast) {
     answer_echo(h, in, p);
   } else if (is_echo_reply(in) && in->l4_len >= TS_ICMP_ECHO_HEADER) {
     struct net_app *a = find_app(h->net, h, TS_NET_APP_PING, in->icmp_id);

@@ -58,7 +58,7 @@ int ts_host_add_interface(ts_host *h, const char *name, const ts_ipprefix *addrs
   memset(i, 0, sizeof *i);
   snprintf(i->name, sizeof i->name, "%s", name);
   snprintf(i->full_name, sizeof i->full_name, "%s/%s", h->name, name);
-  memcpy(i->addrs, addrs, n * sizeof *addrs);
+  if (n) memcpy(i->addrs, addrs, n * sizeof *addrs);
   i->addr_count = n;
   i->host = h;
   *iface = h->iface_count++;
@@ -94,7 +94,15 @@ int ts_net_connect_device(ts_net *net, const char *link_name, const ts_link_para
   return TS_OK;
 }
 
+/* Limited broadcast (RFC 919) is for every host on the link: DHCP's DISCOVER
+ * arrives this way, from 0.0.0.0. */
+static bool is_limited_broadcast(const ts_ipaddr *a) {
+  return a->family == 4 && a->bytes[0] == 255 && a->bytes[1] == 255 && a->bytes[2] == 255 &&
+         a->bytes[3] == 255;
+}
+
 bool host_owns(const ts_host *h, const ts_ipaddr *a) {
+  if (is_limited_broadcast(a)) return true;
   for (uint32_t i = 0; i < h->iface_count; i++)
     for (uint32_t k = 0; k < h->ifaces[i].addr_count; k++)
       if (ts_ipaddr_equal(&h->ifaces[i].addrs[k].addr, a)) return true;
@@ -194,6 +202,14 @@ static void unrouted(ts_host *h, const char *why, const ts_packet *p) {
 }
 
 void ts_host_send(ts_host *h, ts_packet *p) { host_send(h, p); }
+
+int ts_host_send_via(ts_host *h, uint32_t iface, ts_packet *p) {
+  if (iface >= h->iface_count || !h->ifaces[iface].attached) {
+    ts_packet_free(ts_world_pool(h->net->world), p);
+    return TS_EINVAL;
+  }
+  return ts_world_link_send(h->net->world, h->ifaces[iface].link, h->ifaces[iface].end, p);
+}
 
 void host_send(ts_host *h, ts_packet *p) {
   ts_ip_info info;

@@ -76,6 +76,9 @@ void ts_host_set_forwarding(ts_host *h, bool on);
 int ts_host_add_route(ts_host *h, const ts_ipprefix *dst, uint32_t iface);
 /* Routes and sends a complete IP packet; takes ownership. */
 void ts_host_send(ts_host *h, ts_packet *pkt);
+/* Sends out of one interface whatever the routes say (a broadcast on one link);
+ * takes ownership. TS_EINVAL for an interface on no link. */
+int ts_host_send_via(ts_host *h, uint32_t iface, ts_packet *pkt);
 /* The address the host would send from towards dst; false if it has no route. */
 bool ts_host_source_for(ts_host *h, const ts_ipaddr *dst, ts_ipaddr *src);
 ts_world *ts_host_world(const ts_host *h);
