@@ -38,6 +38,23 @@ void ts_test_fail(const char *file, int line, const char *fmt, ...) {
 
 int ts_test_failed_now(void) { return current_failed; }
 
+int ts_test_tshark_count(const char *path, const char *filter) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "tshark -n -r '%s' -Y '%s' 2>/dev/null | wc -l", path, filter);
+  FILE *p = popen(cmd, "r");
+  if (!p) return -1;
+  int count = -1;
+  if (fscanf(p, "%d", &count) != 1) count = -1;
+  if (pclose(p) != 0) return -1;
+  return count;
+}
+
+int ts_test_need_tshark(const char *file, int line) {
+  if (system("command -v tshark >/dev/null 2>&1") == 0) return 1;
+  ts_test_fail(file, line, "tshark not found: run scripts/deps.sh to install it");
+  return 0;
+}
+
 int ts_test_main(int argc, char **argv) {
   int passed = 0, failed = 0;
   const char *only = argc > 1 ? argv[1] : NULL;

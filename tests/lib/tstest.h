@@ -15,6 +15,12 @@ void ts_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int ts_test_failed_now(void);
 int ts_test_main(int argc, char **argv);
+/* Frames of the capture at `path` that match the display filter, as tshark counts
+ * them (-1 if tshark could not run). */
+int ts_test_tshark_count(const char *path, const char *filter);
+/* True when tshark is installed; otherwise fails the current case with a message
+ * that says how to install it. */
+int ts_test_need_tshark(const char *file, int line);
 
 #define TS_TEST(name)                                                       \
   static void name(void);                                                   \

@@ -381,17 +381,6 @@ static int tunnel_only_on_phone_link(const char *jsonl_path) {
   return leaks ? -1 : seen;
 }
 
-static int run_tshark(const char *filter, const char *path) {
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "tshark -n -r '%s' -Y '%s' 2>/dev/null | wc -l", path, filter);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  int count = -1;
-  if (fscanf(p, "%d", &count) != 1) count = -1;
-  if (pclose(p) != 0) return -1;
-  return count;
-}
-
 /* ---------------------------------------------------------------- tests */
 
 TS_TEST(tunnel_to_gateway_and_internet_through_nat) {
@@ -450,20 +439,15 @@ TS_TEST(tunnel_to_gateway_and_internet_through_nat) {
   int phone_link_packets = tunnel_only_on_phone_link(jsonl);
   TS_CHECK_INT(phone_link_packets, >, 0);
 
-  if (system("command -v tshark >/dev/null 2>&1") != 0) {
-    ts_test_fail(__FILE__, __LINE__,
-                 "tshark not found: run scripts/deps.sh to install it (the relay test decrypts "
-                 "its pcapng with it)");
-    return;
-  }
-  int frames = run_tshark("frame", pcap);
-  int wg = run_tshark("wg", pcap);
-  int errors = run_tshark("wg.decryption_error || wg.bad_packet_length", pcap);
-  int hs_ok = run_tshark("wg.type == 2 && wg.handshake_ok == 1", pcap);
-  int gw_req = run_tshark("wg && icmp.type == 8 && ip.dst == 10.64.0.1", pcap);
-  int gw_rep = run_tshark("wg && icmp.type == 0 && ip.src == 10.64.0.1", pcap);
-  int inet_in_tunnel = run_tshark("wg && icmp.type == 8 && ip.dst == 198.51.100.20", pcap);
-  int nat_plain = run_tshark("!wg && icmp.type == 8 && ip.src == 203.0.113.10", pcap);
+  if (!ts_test_need_tshark(__FILE__, __LINE__)) return;
+  int frames = ts_test_tshark_count(pcap, "frame");
+  int wg = ts_test_tshark_count(pcap, "wg");
+  int errors = ts_test_tshark_count(pcap, "wg.decryption_error || wg.bad_packet_length");
+  int hs_ok = ts_test_tshark_count(pcap, "wg.type == 2 && wg.handshake_ok == 1");
+  int gw_req = ts_test_tshark_count(pcap, "wg && icmp.type == 8 && ip.dst == 10.64.0.1");
+  int gw_rep = ts_test_tshark_count(pcap, "wg && icmp.type == 0 && ip.src == 10.64.0.1");
+  int inet_in_tunnel = ts_test_tshark_count(pcap, "wg && icmp.type == 8 && ip.dst == 198.51.100.20");
+  int nat_plain = ts_test_tshark_count(pcap, "!wg && icmp.type == 8 && ip.src == 203.0.113.10");
   printf("pcapng %s: %d frames, %d wg, %d decryption errors, %d handshake responses ok, "
          "gateway pings %d/%d, internet pings in tunnel %d, NATed %d\n",
          pcap, frames, wg, errors, hs_ok, gw_req, gw_rep, inet_in_tunnel, nat_plain);

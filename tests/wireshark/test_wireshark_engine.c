@@ -172,17 +172,6 @@ static int send_echo(node *from, node *to, uint16_t seq) {
   return wg_device_tx_ip(from->dev, from->w->now, pk, len, &s);
 }
 
-static int run_tshark(const char *filter, const char *path) {
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "tshark -n -r '%s' -Y '%s' 2>/dev/null | wc -l", path, filter);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  int count = -1;
-  if (fscanf(p, "%d", &count) != 1) count = -1;
-  if (pclose(p) != 0) return -1;
-  return count;
-}
-
 static world W;
 
 TS_TEST(engine_pcapng_decrypts_in_tshark) {
@@ -229,19 +218,15 @@ TS_TEST(engine_pcapng_decrypts_in_tshark) {
   wg_device_destroy(a.dev);
   wg_device_destroy(b.dev);
 
-  if (system("command -v tshark >/dev/null 2>&1") != 0) {
-    ts_test_fail(__FILE__, __LINE__,
-                 "tshark not found: run scripts/deps.sh to install it (wireshark test needs it)");
-    return;
-  }
-  int total = run_tshark("frame", path);
-  int wgframes = run_tshark("wg", path);
-  int errors = run_tshark("wg.decryption_error || wg.bad_packet_length", path);
-  int hs_ok = run_tshark("wg.type == 2 && wg.handshake_ok == 1", path);
-  int hs_bad = run_tshark("wg.type == 2 && !(wg.handshake_ok == 1)", path);
-  int icmp = run_tshark("icmp", path);
-  int icmp_req = run_tshark("icmp.type == 8", path);
-  int icmp_rep = run_tshark("icmp.type == 0", path);
+  if (!ts_test_need_tshark(__FILE__, __LINE__)) return;
+  int total = ts_test_tshark_count(path, "frame");
+  int wgframes = ts_test_tshark_count(path, "wg");
+  int errors = ts_test_tshark_count(path, "wg.decryption_error || wg.bad_packet_length");
+  int hs_ok = ts_test_tshark_count(path, "wg.type == 2 && wg.handshake_ok == 1");
+  int hs_bad = ts_test_tshark_count(path, "wg.type == 2 && !(wg.handshake_ok == 1)");
+  int icmp = ts_test_tshark_count(path, "icmp");
+  int icmp_req = ts_test_tshark_count(path, "icmp.type == 8");
+  int icmp_rep = ts_test_tshark_count(path, "icmp.type == 0");
   printf("pcapng %s: %d frames, %d wg, %d decryption errors, %d/%d responses ok, "
          "%d icmp (%d requests, %d replies)\n",
          path, total, wgframes, errors, hs_ok, hs_ok + hs_bad, icmp, icmp_req, icmp_rep);
