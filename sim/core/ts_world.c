@@ -10,10 +10,17 @@ struct attached {
   ts_release_fn release;
 };
 
+struct link_tap {
+  ts_link_tap_fn fn;
+  void *ctx;
+};
+
 struct world_link {
   char name[LINK_NAME_MAX];
   ts_link_end ends[2];
   uint32_t trace_iface[2];
+  struct link_tap taps[TS_WORLD_LINK_TAPS];
+  uint32_t tap_count;
 };
 
 struct ts_world {
@@ -156,9 +163,19 @@ int ts_world_link_send(ts_world *w, ts_link_id id, int from_end, ts_packet *pkt)
     ts_packet_free(w->pool, pkt);
     return TS_EINVAL;
   }
-  ts_trace_packet(w->trace, ts_world_now(w), w->links[id].trace_iface[from_end], TS_TRACE_TX, NULL,
+  struct world_link *l = &w->links[id];
+  ts_trace_packet(w->trace, ts_world_now(w), l->trace_iface[from_end], TS_TRACE_TX, NULL,
                   pkt->data, pkt->len);
+  for (uint32_t i = 0; i < l->tap_count; i++) l->taps[i].fn(l->taps[i].ctx, id, from_end, pkt);
   return w->ops->link_send(w->backend, id, from_end, pkt);
+}
+
+int ts_world_link_tap(ts_world *w, ts_link_id id, ts_link_tap_fn fn, void *ctx) {
+  if (id >= w->link_count || !fn) return TS_EINVAL;
+  struct world_link *l = &w->links[id];
+  if (l->tap_count == TS_WORLD_LINK_TAPS) return TS_EFULL;
+  l->taps[l->tap_count++] = (struct link_tap){fn, ctx};
+  return TS_OK;
 }
 
 const char *ts_world_link_name(const ts_world *w, ts_link_id id) {

@@ -66,6 +66,12 @@ int ts_world_link_set_up(ts_world *w, ts_link_id id, bool up);
 int ts_world_link_send(ts_world *w, ts_link_id id, int from_end, ts_packet *pkt);
 const char *ts_world_link_name(const ts_world *w, ts_link_id id);
 
+/* Observers that see every packet sent into a link (before loss or queueing), e.g.
+ * the byte-only leak observer at an access point. At most TS_WORLD_LINK_TAPS a link. */
+#define TS_WORLD_LINK_TAPS 4
+typedef void (*ts_link_tap_fn)(void *ctx, ts_link_id id, int from_end, const ts_packet *pkt);
+int ts_world_link_tap(ts_world *w, ts_link_id id, ts_link_tap_fn fn, void *ctx);
+
 /* Backend side: a packet reached end `to_end` (traced rx, handed to its owner). */
 void ts_world_link_deliver(ts_world *w, ts_link_id id, int to_end, ts_packet *pkt);
 /* Backend side: a packet sent from `from_end` was lost; `why` names the cause. */
