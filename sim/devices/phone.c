@@ -1,0 +1,670 @@
+/* The phone: see ts_phone.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_phone.h"
+
+enum { DEFER_TO_PROVIDER = 1, DEFER_LOOPBACK = 2 };
+enum { EV_START_TUNNEL = 1, EV_STOP_TUNNEL = 2 };
+
+typedef struct port {         /* one physical interface's attachment to a link */
+  ts_phone *ph;
+  int iface;
+  bool attached;
+  ts_link_id link;
+  char trace_name[TS_PHONE_NAME_MAX + TS_OS_IFACE_NAME_MAX + 2];
+} port;
+
+typedef struct psock {        /* the phone's side of a socket: demux and delivery */
+  bool used;
+  ts_sock_id id;
+  ts_traffic_class owner;
+  uint8_t proto;
+  ts_sock_api api;
+  uint16_t local_id;
+  bool has_remote;
+  ts_ipaddr remote;
+  uint16_t remote_port;
+  ts_phone_recv_fn recv;
+  void *ctx;
+} psock;
+
+typedef struct deferred {
+  ts_packet *pkt;
+  uint8_t kind;
+} deferred;
+
+struct ts_phone {
+  ts_world *w;
+  char name[TS_PHONE_NAME_MAX];
+  ts_os_profile *profile;
+  ts_vpn_config *config;
+  ts_os_ifaces *ifaces;
+  ts_route_table *routes;
+  ts_vpn_session *session;
+  ts_sock_table *socks;
+  ts_policy_env env;
+  int lo, en0, cell, utun;
+  port ports[TS_OS_MAX_IFACES + 1];
+  uint32_t utun_trace;
+  psock *ps;
+  size_t ps_cap;
+  uint16_t next_ephemeral;
+  deferred ring[TS_PHONE_DEFERRED_MAX];
+  uint32_t ring_head, ring_count;
+  ts_phone_egress_fn egress;
+  void *egress_ctx;
+  const ts_phone_provider_ops *prov;
+  ts_phone_provider_ops prov_ops;
+  void *prov_ctx;
+  ts_vpn_stop_reason stop_reason;
+  ts_phone_stats stats;
+};
+
+/* ------------------------------------------------------------------ life */
+
+static void release(void *obj) {
+  ts_phone *ph = obj;
+  ts_packet_pool *pool = ts_world_pool(ph->w);
+  while (ph->ring_count) {
+    ts_packet_free(pool, ph->ring[ph->ring_head].pkt);
+    ph->ring_head = (ph->ring_head + 1) % TS_PHONE_DEFERRED_MAX;
+    ph->ring_count--;
+  }
+  ts_sock_table_destroy(ph->socks);
+  ts_vpn_session_destroy(ph->session);
+  ts_route_table_destroy(ph->routes);
+  ts_os_ifaces_destroy(ph->ifaces);
+  ts_vpn_config_destroy(ph->config);
+  ts_os_profile_destroy(ph->profile);
+  free(ph->ps);
+  free(ph);
+}
+
+void ts_phone_destroy(ts_phone *ph) {
+  if (!ph) return;
+  ts_world_detach(ph->w, ph);
+  release(ph);
+}
+
+static void on_session(void *ctx, const ts_vpn_session *s, ts_vpn_status from, ts_vpn_status to);
+
+int ts_phone_create(ts_world *w, const ts_phone_config *cfg, ts_phone **out) {
+  if (!w || !out) return TS_EINVAL;
+  const char *name = cfg && cfg->name ? cfg->name : "phone";
+  size_t cap = cfg && cfg->socket_capacity ? cfg->socket_capacity : TS_PHONE_DEFAULT_SOCKETS;
+  if (!*name || strlen(name) >= TS_PHONE_NAME_MAX || cap > 0xffff) return TS_EINVAL;
+  ts_phone *ph = calloc(1, sizeof *ph);
+  if (!ph) return TS_ENOMEM;
+  ph->w = w;
+  snprintf(ph->name, sizeof ph->name, "%s", name);
+  ph->next_ephemeral = TS_PHONE_EPHEMERAL_FIRST;
+  ph->ps = calloc(cap, sizeof *ph->ps);
+  ph->ps_cap = cap;
+  int rc = ph->ps ? 0 : TS_ENOMEM;
+  if (!rc) {
+    rc = cfg && cfg->profile ? ts_os_profile_copy(&ph->profile, cfg->profile)
+                             : ts_os_profile_create(&ph->profile, "builtin");
+  }
+  if (!rc) rc = ts_vpn_config_create(&ph->config, ph->profile);
+  if (!rc) rc = ts_os_ifaces_create(&ph->ifaces);
+  if (!rc) rc = ts_route_table_create(&ph->routes, 64);
+  if (!rc) rc = ts_os_iface_add(ph->ifaces, "lo0", TS_IFT_LOOPBACK, &ph->lo);
+  if (!rc) rc = ts_os_iface_add(ph->ifaces, "en0", TS_IFT_WIFI, &ph->en0);
+  if (!rc) rc = ts_os_iface_add(ph->ifaces, "pdp_ip0", TS_IFT_CELLULAR, &ph->cell);
+  if (!rc) rc = ts_os_iface_add(ph->ifaces, "utun0", TS_IFT_TUNNEL, &ph->utun);
+  if (!rc) {
+    ts_ipprefix lo;
+    ts_ipprefix_parse("127.0.0.1/8", &lo);
+    rc = ts_os_iface_add_address(ph->ifaces, ph->lo, &lo);
+  }
+  if (!rc) rc = ts_os_iface_set_up(ph->ifaces, ph->lo, true);
+  if (!rc) rc = ts_vpn_session_create(&ph->session, ph->profile, ph->config, ph->ifaces, ph->utun);
+  if (!rc) rc = ts_vpn_session_listen(ph->session, on_session, ph);
+  ph->env = (ts_policy_env){ph->profile, ph->config, ph->session, ph->ifaces, ph->routes};
+  if (!rc) rc = ts_sock_table_create(&ph->socks, &ph->env, cap);
+  if (!rc) {
+    char tn[TS_PHONE_NAME_MAX + 8];
+    snprintf(tn, sizeof tn, "%s/utun0", ph->name);
+    rc = ts_trace_add_interface(ts_world_trace(w), tn, &ph->utun_trace);
+  }
+  for (int i = 0; i <= TS_OS_MAX_IFACES; i++) {
+    ph->ports[i].ph = ph;
+    ph->ports[i].iface = i;
+  }
+  if (!rc) rc = ts_world_attach(w, ph, release);
+  if (rc) {
+    release(ph);
+    return rc;
+  }
+  *out = ph;
+  return TS_OK;
+}
+
+/* ------------------------------------------------------------- accessors */
+
+ts_world *ts_phone_world(const ts_phone *ph) { return ph->w; }
+const char *ts_phone_name(const ts_phone *ph) { return ph->name; }
+const ts_os_profile *ts_phone_profile(const ts_phone *ph) { return ph->profile; }
+ts_vpn_config *ts_phone_vpn_config(ts_phone *ph) { return ph->config; }
+ts_vpn_session *ts_phone_session(ts_phone *ph) { return ph->session; }
+ts_sock_table *ts_phone_sockets(ts_phone *ph) { return ph->socks; }
+ts_os_ifaces *ts_phone_ifaces(ts_phone *ph) { return ph->ifaces; }
+ts_route_table *ts_phone_routes(ts_phone *ph) { return ph->routes; }
+const ts_policy_env *ts_phone_env(const ts_phone *ph) { return &ph->env; }
+int ts_phone_iface(const ts_phone *ph, const char *name) {
+  return name ? ts_os_iface_find(ph->ifaces, name) : TS_EINVAL;
+}
+int ts_phone_utun(const ts_phone *ph) { return ph->utun; }
+void ts_phone_get_stats(const ts_phone *ph, ts_phone_stats *out) { *out = ph->stats; }
+
+static ts_time now_of(const ts_phone *ph) { return ts_world_now(ph->w); }
+
+static void trace_event(ts_phone *ph, const char *kind, const char *detail) {
+  ts_trace_event(ts_world_trace(ph->w), now_of(ph), kind, ph->name, detail);
+}
+
+/* ------------------------------------------------------ interfaces, routes */
+
+static void nw_settle(ts_phone *ph) {
+  /* UDP and ICMP have no transport handshake: a path makes them ready at once. */
+  for (size_t i = 0; i < ph->ps_cap; i++) {
+    psock *s = &ph->ps[i];
+    if (s->used && s->api == TS_SOCK_NWCONNECTION &&
+        ts_sock_nw_state(ph->socks, s->id) == TS_NW_PREPARING)
+      ts_sock_nw_transport_ready(ph->socks, s->id);
+  }
+}
+
+void ts_phone_path_changed(ts_phone *ph) {
+  ts_sock_reevaluate(ph->socks);
+  nw_settle(ph);
+}
+
+static void on_session(void *ctx, const ts_vpn_session *s, ts_vpn_status from, ts_vpn_status to) {
+  ts_phone *ph = ctx;
+  (void)s;
+  char d[64];
+  snprintf(d, sizeof d, "%s -> %s", ts_vpn_status_name(from), ts_vpn_status_name(to));
+  trace_event(ph, "vpn-status", d);
+  ts_phone_path_changed(ph);
+}
+
+static int physical_index(const ts_phone *ph, const char *ifname) {
+  int i = ts_phone_iface(ph, ifname);
+  if (i < 0) return i;
+  return ts_os_iface_type_physical(ts_os_iface_type_of(ph->ifaces, i)) ? i : TS_EINVAL;
+}
+
+static void link_rx(void *ctx, ts_packet *pkt);
+
+int ts_phone_attach(ts_phone *ph, const char *ifname, ts_net *net, ts_host *h, uint32_t host_iface,
+                    const ts_link_params *lp, ts_link_id *id) {
+  int i = physical_index(ph, ifname);
+  if (i < 0) return i;
+  port *p = &ph->ports[i];
+  if (p->attached) return TS_EEXIST;
+  snprintf(p->trace_name, sizeof p->trace_name, "%s/%s", ph->name, ifname);
+  char link_name[sizeof p->trace_name];
+  snprintf(link_name, sizeof link_name, "%s-%s", ph->name, ifname);
+  ts_link_end end = {link_rx, p, p->trace_name};
+  ts_link_id lid;
+  int rc = ts_net_connect_device(net, link_name, lp, h, host_iface, &end, &lid);
+  if (rc) return rc;
+  p->attached = true;
+  p->link = lid;
+  if (id) *id = lid;
+  return TS_OK;
+}
+
+int ts_phone_iface_set_up(ts_phone *ph, const char *ifname, bool up) {
+  int i = ts_phone_iface(ph, ifname);
+  if (i < 0) return i;
+  int rc = ts_os_iface_set_up(ph->ifaces, i, up);
+  if (!rc) ts_phone_path_changed(ph);
+  return rc;
+}
+
+int ts_phone_add_address(ts_phone *ph, const char *ifname, const ts_ipprefix *addr) {
+  int i = ts_phone_iface(ph, ifname);
+  if (i < 0) return i;
+  int rc = ts_os_iface_add_address(ph->ifaces, i, addr);
+  if (!rc) ts_phone_path_changed(ph);
+  return rc;
+}
+
+int ts_phone_apply_dhcp(ts_phone *ph, const char *ifname, const ts_dhcp_lease *lease) {
+  int i = ts_phone_iface(ph, ifname);
+  if (i < 0) return i;
+  int rc = ts_route_apply_dhcp(ph->routes, ph->ifaces, i, lease);
+  if (!rc) ts_phone_path_changed(ph);
+  return rc;
+}
+
+int ts_phone_add_route(ts_phone *ph, const char *ifname, const ts_ipprefix *dst,
+                       const ts_ipaddr *gateway) {
+  int i = ts_phone_iface(ph, ifname);
+  if (i < 0) return i;
+  if (!dst) return TS_EINVAL;
+  ts_route r;
+  memset(&r, 0, sizeof r);
+  r.dst = *dst;
+  if (gateway) r.gateway = *gateway;
+  r.iface = i;
+  r.origin = TS_ROUTE_STATIC;
+  int rc = ts_route_add(ph->routes, &r);
+  if (!rc) ts_phone_path_changed(ph);
+  return rc;
+}
+
+int ts_phone_set_primary(ts_phone *ph, const char *ifname) {
+  int i = ts_phone_iface(ph, ifname);
+  if (i < 0) return i;
+  int rc = ts_os_iface_set_primary(ph->ifaces, i);
+  if (!rc) ts_phone_path_changed(ph);
+  return rc;
+}
+
+void ts_phone_set_egress_hook(ts_phone *ph, ts_phone_egress_fn fn, void *ctx) {
+  ph->egress = fn;
+  ph->egress_ctx = ctx;
+}
+
+int ts_phone_set_provider(ts_phone *ph, const ts_phone_provider_ops *ops, void *ctx) {
+  if (ops && (!ops->start_tunnel || !ops->stop_tunnel || !ops->read_packet)) return TS_EINVAL;
+  if (ops && ph->prov) return TS_EEXIST;
+  if (ops) ph->prov_ops = *ops;
+  ph->prov = ops ? &ph->prov_ops : NULL;
+  ph->prov_ctx = ops ? ctx : NULL;
+  return TS_OK;
+}
+
+/* ------------------------------------------------------------ the session */
+
+static void session_event(void *obj, uint64_t arg) {
+  ts_phone *ph = obj;
+  uint64_t kind = arg & 0xff, epoch = arg >> 8;
+  if (!ph->prov) {
+    if (kind == EV_STOP_TUNNEL) ts_phone_tunnel_stopped(ph);
+    return;
+  }
+  if ((epoch & 0xffffffffffffffULL) != (ts_vpn_session_epoch(ph->session) & 0xffffffffffffffULL))
+    return; /* a later session took over */
+  ts_vpn_status st = ts_vpn_session_status(ph->session);
+  if (kind == EV_START_TUNNEL && st == TS_VPN_CONNECTING) ph->prov->start_tunnel(ph->prov_ctx);
+  else if (kind == EV_STOP_TUNNEL && st == TS_VPN_DISCONNECTING)
+    ph->prov->stop_tunnel(ph->prov_ctx, ph->stop_reason);
+}
+
+static void schedule_session(ts_phone *ph, uint64_t kind) {
+  uint64_t arg = kind | (ts_vpn_session_epoch(ph->session) << 8);
+  ts_world_schedule_in(ph->w, 0, session_event, ph, arg, NULL);
+}
+
+int ts_phone_vpn_set_enabled(ts_phone *ph, bool enabled) {
+  ts_vpn_config_set_enabled(ph->config, enabled);
+  int rc = ts_vpn_session_configure(ph->session, now_of(ph));
+  if (!rc) ts_phone_path_changed(ph);
+  return rc;
+}
+
+int ts_phone_vpn_start(ts_phone *ph, ts_vpn_start_cause cause) {
+  int rc = ts_vpn_session_start(ph->session, now_of(ph), cause);
+  if (!rc) schedule_session(ph, EV_START_TUNNEL);
+  return rc;
+}
+
+int ts_phone_vpn_stop(ts_phone *ph, ts_vpn_stop_reason reason) {
+  int rc = ts_vpn_session_stop(ph->session, now_of(ph), reason);
+  if (rc) return rc;
+  ph->stop_reason = reason;
+  schedule_session(ph, EV_STOP_TUNNEL);
+  return TS_OK;
+}
+
+int ts_phone_tunnel_set_settings(ts_phone *ph, const ts_vpn_settings *settings) {
+  int rc = ts_vpn_session_set_settings(ph->session, now_of(ph), settings);
+  if (!rc) {
+    trace_event(ph, "vpn-settings", settings ? "applied" : "cleared");
+    ts_phone_path_changed(ph);
+  }
+  return rc;
+}
+
+int ts_phone_tunnel_start_completed(ts_phone *ph, int error) {
+  return ts_vpn_session_start_completed(ph->session, now_of(ph), error);
+}
+
+int ts_phone_tunnel_set_reasserting(ts_phone *ph, bool reasserting) {
+  return ts_vpn_session_set_reasserting(ph->session, now_of(ph), reasserting);
+}
+
+int ts_phone_tunnel_stopped(ts_phone *ph) {
+  return ts_vpn_session_stop_completed(ph->session, now_of(ph));
+}
+
+/* ------------------------------------------------------------- sockets */
+
+static psock *find(const ts_phone *ph, ts_sock_id id) {
+  for (size_t i = 0; id && i < ph->ps_cap; i++)
+    if (ph->ps[i].used && ph->ps[i].id == id) return &ph->ps[i];
+  return NULL;
+}
+
+static bool local_id_taken(const ts_phone *ph, uint8_t proto, uint16_t local_id) {
+  for (size_t i = 0; i < ph->ps_cap; i++)
+    if (ph->ps[i].used && ph->ps[i].proto == proto && ph->ps[i].local_id == local_id) return true;
+  return false;
+}
+
+static uint16_t next_ephemeral(ts_phone *ph, uint8_t proto) {
+  for (uint32_t tries = 0; tries < 16384; tries++) {
+    uint16_t id = ph->next_ephemeral;
+    ph->next_ephemeral = id == 0xffff ? TS_PHONE_EPHEMERAL_FIRST : (uint16_t)(id + 1);
+    if (!local_id_taken(ph, proto, id)) return id;
+  }
+  return 0;
+}
+
+int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_id *id) {
+  if (!ph || !p || !id) return TS_EINVAL;
+  if (p->proto != TS_IPPROTO_ICMP && p->proto != TS_IPPROTO_UDP) return TS_ENOTSUP;
+  if (p->api != TS_SOCK_BSD && p->api != TS_SOCK_NWCONNECTION) return TS_ENOTSUP;
+  if (p->api == TS_SOCK_NWCONNECTION && !p->remote.family) return TS_EINVAL;
+  psock *slot = NULL;
+  for (size_t i = 0; i < ph->ps_cap && !slot; i++)
+    if (!ph->ps[i].used) slot = &ph->ps[i];
+  if (!slot) return TS_EFULL;
+  uint16_t local = p->local_id;
+  if (local && local_id_taken(ph, p->proto, local)) return TS_EEXIST;
+  if (!local && !(local = next_ephemeral(ph, p->proto))) return TS_EFULL;
+
+  ts_sock_id sid = 0;
+  int rc;
+  if (p->api == TS_SOCK_BSD) {
+    int bound = 0;
+    if (p->bound_if && (bound = ts_phone_iface(ph, p->bound_if)) < 0) return bound;
+    rc = ts_sock_bsd_open(ph->socks, p->owner, p->proto, &sid);
+    if (!rc && bound) rc = ts_sock_bsd_bind_if(ph->socks, sid, bound);
+    if (!rc && p->remote.family) {
+      ts_sock_status st;
+      rc = ts_sock_bsd_connect(ph->socks, sid, &p->remote, &st);
+    }
+  } else {
+    ts_nw_params nw = p->nw;
+    if (p->required_if) {
+      int r = ts_phone_iface(ph, p->required_if);
+      if (r < 0) return r;
+      nw.required_iface = r;
+    }
+    rc = ts_sock_nw_create(ph->socks, p->owner, p->proto, &p->remote, &nw, &sid);
+    if (!rc) rc = ts_sock_nw_start(ph->socks, sid);
+  }
+  if (rc) {
+    if (sid) ts_sock_close(ph->socks, sid);
+    return rc;
+  }
+  *slot = (psock){.used = true, .id = sid, .owner = p->owner, .proto = p->proto, .api = p->api,
+                  .local_id = local, .has_remote = p->remote.family != 0, .remote = p->remote,
+                  .remote_port = p->remote_port, .recv = p->recv, .ctx = p->ctx};
+  nw_settle(ph);
+  *id = sid;
+  return TS_OK;
+}
+
+int ts_phone_socket_close(ts_phone *ph, ts_sock_id id) {
+  psock *s = find(ph, id);
+  if (!s) return TS_EINVAL;
+  s->used = false;
+  return ts_sock_close(ph->socks, id);
+}
+
+uint16_t ts_phone_socket_local_id(const ts_phone *ph, ts_sock_id id) {
+  const psock *s = find(ph, id);
+  return s ? s->local_id : 0;
+}
+
+/* ----------------------------------------------------------- sending */
+
+static const ts_ipaddr *iface_source(const ts_phone *ph, int iface, int family) {
+  for (size_t k = 0; k < ts_os_iface_address_count(ph->ifaces, iface); k++) {
+    const ts_ipprefix *a = ts_os_iface_address(ph->ifaces, iface, k);
+    if (a->addr.family == family) return &a->addr;
+  }
+  return NULL;
+}
+
+static void verdict_event(ts_phone *ph, const char *kind, const psock *s, const ts_verdict *v,
+                          const char *extra) {
+  char d[256];
+  int n = snprintf(d, sizeof d, "sock %u %s: ", (unsigned)s->id, ts_traffic_class_name(s->owner));
+  if (n > 0 && (size_t)n < sizeof d) ts_verdict_format(v, &ph->env, d + n, sizeof d - (size_t)n);
+  if (extra) {
+    size_t l = strlen(d);
+    snprintf(d + l, sizeof d - l, " (%s)", extra);
+  }
+  trace_event(ph, kind, d);
+}
+
+static void defer_packet(ts_phone *ph, ts_packet *pkt, uint8_t kind);
+
+static void send_physical(ts_phone *ph, const psock *s, const ts_ipaddr *dst, const ts_verdict *v,
+                          ts_packet *pkt) {
+  port *p = &ph->ports[v->iface];
+  if (!p->attached) {
+    ph->stats.dropped++;
+    verdict_event(ph, "phone-drop", s, v, "interface has no link");
+    ts_packet_free(ts_world_pool(ph->w), pkt);
+    return;
+  }
+  if (ph->egress) {
+    ts_phone_origin o;
+    memset(&o, 0, sizeof o);
+    o.sock = s->id;
+    o.cls = s->owner;
+    o.verdict = *v;
+    o.session_status = ts_vpn_session_status(ph->session);
+    o.session_epoch = ts_vpn_session_epoch(ph->session);
+    ts_policy_flow f;
+    if (ts_sock_flow(ph->socks, s->id, dst, &f) == 0) o.pre_tunnel = f.pre_tunnel;
+    ph->egress(ph->egress_ctx, v->iface, pkt, &o);
+  }
+  ph->stats.tx_physical++;
+  ts_world_link_send(ph->w, p->link, 1, pkt);
+}
+
+/* Builds the packet for a verdict that sends something and sends it. */
+static int transmit(ts_phone *ph, psock *s, const ts_ipaddr *dst, uint16_t seq_or_port,
+                    const uint8_t *payload, uint32_t len, ts_sock_send_result *res) {
+  ts_sock_send_result local;
+  if (!res) res = &local;
+  int rc = ts_sock_send(ph->socks, s->id, dst, res);
+  if (rc) return rc;
+  const ts_verdict *v = &res->verdict;
+  if (res->status != TS_SOCK_OK) {
+    ph->stats.send_errors++;
+    verdict_event(ph, "phone-send-error",
+                  s, v, res->status == TS_SOCK_ENOTCONN ? "ENOTCONN" : "ENETUNREACH");
+    return TS_OK;
+  }
+  if (v->kind == TS_VERDICT_SILENT_FAIL) {
+    ph->stats.silent_failed++;
+    verdict_event(ph, "phone-silent-fail", s, v, NULL);
+    return TS_OK;
+  }
+  if (v->kind == TS_VERDICT_DROP) {
+    ph->stats.dropped++;
+    verdict_event(ph, "phone-drop", s, v, NULL);
+    return TS_OK;
+  }
+  int out_if = v->kind == TS_VERDICT_TUNNEL ? ph->utun : v->iface;
+  const ts_ipaddr *src = iface_source(ph, out_if, dst->family);
+  if (!src) {
+    ph->stats.dropped++;
+    verdict_event(ph, "phone-drop", s, v, "no source address");
+    return TS_OK;
+  }
+  uint32_t need = (dst->family == 6 ? TS_IPV6_HEADER : TS_IPV4_HEADER) + TS_UDP_HEADER + len;
+  if (need > TS_PACKET_MAX) return TS_ERANGE;
+  ts_packet_pool *pool = ts_world_pool(ph->w);
+  ts_packet *pkt = ts_packet_alloc(pool, need);
+  if (!pkt) return TS_ENOMEM;
+  pkt->len = s->proto == TS_IPPROTO_UDP
+                 ? ts_ip_build_udp(pkt->data, need, src, dst, s->local_id, seq_or_port, payload, len)
+                 : ts_ip_build_echo(pkt->data, need, src, dst, false, s->local_id, seq_or_port,
+                                    payload, len);
+  if (!pkt->len) {
+    ts_packet_free(pool, pkt);
+    return TS_EINVAL;
+  }
+  pkt->flow = s->id;
+  switch (v->kind) {
+  case TS_VERDICT_PHYSICAL:
+    send_physical(ph, s, dst, v, pkt);
+    break;
+  case TS_VERDICT_TUNNEL:
+    ph->stats.tx_tunnel++;
+    ts_trace_packet(ts_world_trace(ph->w), now_of(ph), ph->utun_trace, TS_TRACE_TX, NULL, pkt->data,
+                    pkt->len);
+    defer_packet(ph, pkt, DEFER_TO_PROVIDER);
+    break;
+  default: /* loopback */
+    ph->stats.tx_loopback++;
+    defer_packet(ph, pkt, DEFER_LOOPBACK);
+    break;
+  }
+  return TS_OK;
+}
+
+int ts_phone_send_echo(ts_phone *ph, ts_sock_id id, const ts_ipaddr *dst, uint16_t seq,
+                       const uint8_t *payload, uint32_t len, ts_sock_send_result *res) {
+  psock *s = ph ? find(ph, id) : NULL;
+  if (!s || s->proto != TS_IPPROTO_ICMP || (len && !payload)) return TS_EINVAL;
+  if (!dst) dst = s->has_remote ? &s->remote : NULL;
+  if (!dst) return TS_EINVAL;
+  return transmit(ph, s, dst, seq, payload, len, res);
+}
+
+int ts_phone_send_udp(ts_phone *ph, ts_sock_id id, const ts_ipaddr *dst, uint16_t dport,
+                      const uint8_t *payload, uint32_t len, ts_sock_send_result *res) {
+  psock *s = ph ? find(ph, id) : NULL;
+  if (!s || s->proto != TS_IPPROTO_UDP || (len && !payload)) return TS_EINVAL;
+  if (!dst) {
+    if (!s->has_remote) return TS_EINVAL;
+    dst = &s->remote;
+    dport = s->remote_port;
+  }
+  return transmit(ph, s, dst, dport, payload, len, res);
+}
+
+/* ----------------------------------------------------------- receiving */
+
+static bool is_echo_reply(const ts_ip_info *info) {
+  return (info->proto == TS_IPPROTO_ICMP && info->icmp_type == 0) ||
+         (info->proto == TS_IPPROTO_ICMPV6 && info->icmp_type == 129);
+}
+
+static psock *demux(ts_phone *ph, const ts_ip_info *info) {
+  for (size_t i = 0; i < ph->ps_cap; i++) {
+    psock *s = &ph->ps[i];
+    if (!s->used) continue;
+    bool match = false;
+    if (s->proto == TS_IPPROTO_UDP && info->proto == TS_IPPROTO_UDP)
+      match = info->dport == s->local_id &&
+              (s->api == TS_SOCK_BSD || !s->has_remote ||
+               (ts_ipaddr_equal(&s->remote, &info->src) && info->sport == s->remote_port));
+    else if (s->proto == TS_IPPROTO_ICMP && is_echo_reply(info))
+      match = info->icmp_id == s->local_id &&
+              (s->api == TS_SOCK_BSD || ts_ipaddr_equal(&s->remote, &info->src));
+    if (match) return s;
+  }
+  return NULL;
+}
+
+static bool addressed_to(const ts_phone *ph, int iface, const ts_ipaddr *dst) {
+  for (size_t k = 0; k < ts_os_iface_address_count(ph->ifaces, iface); k++)
+    if (ts_ipaddr_equal(&ts_os_iface_address(ph->ifaces, iface, k)->addr, dst)) return true;
+  return false;
+}
+
+static void input(ts_phone *ph, int iface, const uint8_t *data, uint32_t len) {
+  ts_ip_info info;
+  if (ts_ip_parse(data, len, &info) != 0 || !addressed_to(ph, iface, &info.dst)) {
+    ph->stats.unclaimed++;
+    trace_event(ph, "phone-unclaimed", ts_os_iface_name(ph->ifaces, iface));
+    return;
+  }
+  psock *s = demux(ph, &info);
+  if (!s) {
+    ph->stats.unclaimed++;
+    trace_event(ph, "phone-unclaimed", ts_os_iface_name(ph->ifaces, iface));
+    return;
+  }
+  ts_verdict v;
+  int ok = ts_sock_arrival(ph->socks, s->id, &info.src, iface, &v);
+  if (ok != 1) {
+    ph->stats.arrival_dropped++;
+    verdict_event(ph, "phone-arrival-drop", s, &v, ts_os_iface_name(ph->ifaces, iface));
+    return;
+  }
+  ph->stats.delivered++;
+  uint32_t off = info.l4_offset + (s->proto == TS_IPPROTO_UDP ? TS_UDP_HEADER : TS_ICMP_ECHO_HEADER);
+  uint32_t end = info.l4_offset + info.l4_len;
+  if (s->recv && off <= end) s->recv(s->ctx, s->id, &info, data + off, end - off, iface);
+}
+
+static void link_rx(void *ctx, ts_packet *pkt) {
+  port *p = ctx;
+  ts_phone *ph = p->ph;
+  ph->stats.rx_physical++;
+  if (ts_os_iface_is_up(ph->ifaces, p->iface)) input(ph, p->iface, pkt->data, pkt->len);
+  else trace_event(ph, "phone-iface-down", ts_os_iface_name(ph->ifaces, p->iface));
+  ts_packet_free(ts_world_pool(ph->w), pkt);
+}
+
+int ts_phone_tunnel_write(ts_phone *ph, const uint8_t *pkt, size_t len) {
+  if (!ph || !pkt || len == 0 || len > TS_PACKET_MAX) return TS_EINVAL;
+  ph->stats.rx_tunnel++;
+  ts_trace_packet(ts_world_trace(ph->w), now_of(ph), ph->utun_trace, TS_TRACE_RX, NULL, pkt,
+                  (uint32_t)len);
+  if (!ts_vpn_session_tunnel_up(ph->session)) {
+    trace_event(ph, "phone-utun-down", NULL);
+    return TS_ESTATE;
+  }
+  input(ph, ph->utun, pkt, (uint32_t)len);
+  return TS_OK;
+}
+
+/* ------------------------------------------ deferred packets (next event) */
+
+static void deferred_event(void *obj, uint64_t arg) {
+  ts_phone *ph = obj;
+  (void)arg;
+  if (!ph->ring_count) return;
+  deferred d = ph->ring[ph->ring_head];
+  ph->ring_head = (ph->ring_head + 1) % TS_PHONE_DEFERRED_MAX;
+  ph->ring_count--;
+  if (d.kind == DEFER_TO_PROVIDER) {
+    if (ph->prov && ts_vpn_session_provider_running(ph->session))
+      ph->prov->read_packet(ph->prov_ctx, d.pkt->data, d.pkt->len);
+    else
+      trace_event(ph, "phone-utun-no-reader", NULL);
+  } else {
+    input(ph, ph->lo, d.pkt->data, d.pkt->len);
+  }
+  ts_packet_free(ts_world_pool(ph->w), d.pkt);
+}
+
+static void defer_packet(ts_phone *ph, ts_packet *pkt, uint8_t kind) {
+  if (ph->ring_count == TS_PHONE_DEFERRED_MAX ||
+      ts_world_schedule_in(ph->w, 0, deferred_event, ph, 0, NULL) != TS_OK) {
+    ph->stats.deferred_overflow++;
+    trace_event(ph, "phone-drop", "deferred queue full");
+    ts_packet_free(ts_world_pool(ph->w), pkt);
+    return;
+  }
+  uint32_t tail = (ph->ring_head + ph->ring_count) % TS_PHONE_DEFERRED_MAX;
+  ph->ring[tail] = (deferred){pkt, kind};
+  ph->ring_count++;
+}

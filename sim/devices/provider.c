@@ -1,0 +1,367 @@
+/* The packet-tunnel provider: see ts_provider.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_provider.h"
+
+enum { EV_SETTINGS_DONE = 1, EV_HANDSHAKE_DONE = 2 };
+
+struct ts_provider {
+  ts_phone *ph;
+  ts_world *w;
+  ts_provider_config cfg;
+  char name[TS_WGDEV_NAME_MAX - 12];
+  bool running, error, completed, monitor_reasserting;
+  uint32_t gen;            /* launch generation: events of an older launch are ignored */
+  ts_sock_id sock;
+  ts_wgdev *dev;
+  wg_peer *peer;
+  ts_monitor *mon;
+  uint16_t claim_id;
+  ts_provider_icmp_fn claim_fn;
+  void *claim_ctx;
+  ts_provider_stats stats;
+};
+
+void ts_provider_default_settings(ts_vpn_settings *s, const ts_ipaddr *relay,
+                                  const ts_ipaddr *tunnel_addr) {
+  ts_vpn_settings_init(s);
+  if (relay) s->tunnel_remote_address = *relay;
+  ts_ipprefix a = {.addr = *tunnel_addr, .len = tunnel_addr->family == 6 ? 128 : 32};
+  ts_vpn_settings_add_address(s, &a);
+  ts_ipprefix all4, all6;
+  ts_ipprefix_parse("0.0.0.0/0", &all4);
+  ts_ipprefix_parse("::/0", &all6);
+  ts_vpn_settings_include(s, &all4);
+  ts_vpn_settings_include(s, &all6);
+  ts_ipaddr dns;
+  ts_ipaddr_parse("10.64.0.1", &dns);
+  ts_vpn_settings_add_dns(s, &dns);
+}
+
+static ts_time now_of(const ts_provider *p) { return ts_world_now(p->w); }
+
+static void trace(ts_provider *p, const char *kind, const char *detail) {
+  ts_trace_event(ts_world_trace(p->w), now_of(p), kind, p->name, detail);
+}
+
+static void complete(ts_provider *p, const char *why) {
+  if (p->completed) return;
+  if (ts_phone_tunnel_start_completed(p->ph, 0) == TS_OK) {
+    p->completed = true;
+    trace(p, "provider-start-completed", why);
+  }
+}
+
+/* ------------------------------------------------------- engine transport */
+
+static void tp_send_udp(void *ctx, const wg_endpoint *to, const uint8_t *data, size_t len) {
+  ts_provider *p = ctx;
+  ts_ipaddr dst;
+  memset(&dst, 0, sizeof dst);
+  dst.family = to->family;
+  memcpy(dst.bytes, to->addr, to->family == 6 ? 16 : 4);
+  ts_sock_send_result res;
+  int rc = ts_phone_send_udp(p->ph, p->sock, &dst, to->port, data, (uint32_t)len, &res);
+  if (rc || res.status != TS_SOCK_OK) p->stats.udp_send_refused++;
+  else p->stats.udp_sent++;
+}
+
+static bool echo_reply(const ts_ip_info *info) {
+  return (info->proto == TS_IPPROTO_ICMP && info->icmp_type == 0) ||
+         (info->proto == TS_IPPROTO_ICMPV6 && info->icmp_type == 129);
+}
+
+static void tp_deliver_ip(void *ctx, const uint8_t *pkt, size_t len) {
+  ts_provider *p = ctx;
+  ts_ip_info info;
+  if (p->claim_fn && ts_ip_parse(pkt, (uint32_t)len, &info) == 0 && echo_reply(&info) &&
+      info.icmp_id == p->claim_id) {
+    p->claim_fn(p->claim_ctx, &info, pkt, len);
+    return;
+  }
+  if (p->error) {
+    p->stats.utun_discarded++;
+    return;
+  }
+  if (ts_phone_tunnel_write(p->ph, pkt, len) == TS_OK) p->stats.utun_written++;
+  else p->stats.utun_discarded++;
+}
+
+static void provider_event(void *obj, uint64_t arg);
+
+static void tp_on_event(void *ctx, int event, wg_peer *peer) {
+  ts_provider *p = ctx;
+  (void)peer;
+  if (event != WG_EV_HANDSHAKE_COMPLETE) return;
+  p->stats.handshakes++;
+  /* Inside the engine call: act from the next event. */
+  ts_world_schedule_in(p->w, 0, provider_event, p, EV_HANDSHAKE_DONE | ((uint64_t)p->gen << 8), NULL);
+}
+
+static void on_socket(void *ctx, ts_sock_id sock, const ts_ip_info *info, const uint8_t *payload,
+                      uint32_t len, int iface) {
+  ts_provider *p = ctx;
+  (void)sock;
+  (void)iface;
+  if (!p->dev) return;
+  p->stats.udp_received++;
+  wg_endpoint from = info->src.family == 6 ? wg_endpoint_ipv6(info->src.bytes, info->sport)
+                                           : wg_endpoint_ipv4(info->src.bytes, info->sport);
+  ts_wgdev_rx_udp(p->dev, &from, payload, len);
+}
+
+/* --------------------------------------------------------------- engine */
+
+static int engine_up(ts_provider *p) {
+  char name[TS_WGDEV_NAME_MAX + 16];
+  if (p->stats.launches <= 1) snprintf(name, sizeof name, "%s", p->name);
+  else snprintf(name, sizeof name, "%s.%u", p->name, (unsigned)(p->stats.launches % 100000));
+  ts_wgdev_config wc = {.name = name,
+                        .transport = {.send_udp = tp_send_udp, .deliver_ip = tp_deliver_ip,
+                                      .on_event = tp_on_event, .ctx = p}};
+  memcpy(wc.private_key, p->cfg.private_key, WG_KEY_LEN);
+  int rc = ts_wgdev_create(p->w, &wc, &p->dev);
+  if (rc) return rc;
+  wg_peer_config pc;
+  memset(&pc, 0, sizeof pc);
+  uint16_t port = p->cfg.relay_port ? p->cfg.relay_port : 51820;
+  pc.endpoint = p->cfg.relay.family == 6 ? wg_endpoint_ipv6(p->cfg.relay.bytes, port)
+                                         : wg_endpoint_ipv4(p->cfg.relay.bytes, port);
+  memcpy(pc.public_key, p->cfg.relay_public_key, WG_KEY_LEN);
+  if (p->cfg.has_preshared_key) {
+    pc.has_preshared_key = 1;
+    memcpy(pc.preshared_key, p->cfg.preshared_key, WG_KEY_LEN);
+  }
+  pc.persistent_keepalive_s = p->cfg.persistent_keepalive_s;
+  if (ts_wgdev_add_peer(p->dev, &pc, &p->peer) != WG_OK ||
+      wg_peer_add_allowed_ip(p->peer, 4, (const uint8_t[4]){0}, 0) != WG_OK ||
+      wg_peer_add_allowed_ip(p->peer, 6, (const uint8_t[16]){0}, 0) != WG_OK)
+    return TS_EINVAL;
+  ts_wgdev_initiate_handshake(p->dev, p->peer);
+  return TS_OK;
+}
+
+static void engine_down(ts_provider *p) {
+  if (p->dev) ts_wgdev_destroy(p->dev);
+  p->dev = NULL;
+  p->peer = NULL;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void settings_done(ts_provider *p) {
+  if (ts_phone_tunnel_set_settings(p->ph, &p->cfg.settings) != TS_OK) {
+    trace(p, "provider-settings-refused", NULL);
+    return;
+  }
+  int rc = engine_up(p);
+  if (rc) {
+    char d[64];
+    snprintf(d, sizeof d, "engine: %s", ts_strerror(rc));
+    trace(p, "provider-error", d);
+    engine_down(p);
+    return;
+  }
+  if (p->mon) ts_monitor_start(p->mon);
+  if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_SETTINGS) complete(p, "settings applied");
+}
+
+static void provider_event(void *obj, uint64_t arg) {
+  ts_provider *p = obj;
+  if ((uint32_t)(arg >> 8) != p->gen || !p->running) return;
+  switch (arg & 0xff) {
+  case EV_SETTINGS_DONE:
+    settings_done(p);
+    break;
+  case EV_HANDSHAKE_DONE:
+    if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_HANDSHAKE) complete(p, "handshake");
+    break;
+  default:
+    break;
+  }
+}
+
+static void start_tunnel(void *ctx) {
+  ts_provider *p = ctx;
+  if (p->running) return;
+  p->gen++;
+  p->running = true;
+  p->error = p->completed = p->monitor_reasserting = false;
+  p->stats.launches++;
+  trace(p, "provider-start", NULL);
+  ts_phone_socket_params sp = {.owner = TS_TC_PROVIDER, .proto = TS_IPPROTO_UDP,
+                               .api = TS_SOCK_BSD, .local_id = p->cfg.local_port,
+                               .recv = on_socket, .ctx = p};
+  int rc = ts_phone_socket_open(p->ph, &sp, &p->sock);
+  if (rc) {
+    trace(p, "provider-error", "socket");
+    p->sock = 0;
+    return;
+  }
+  ts_world_schedule_in(p->w, p->cfg.settings_delay, provider_event, p,
+                       EV_SETTINGS_DONE | ((uint64_t)p->gen << 8), NULL);
+}
+
+static void teardown(ts_provider *p) {
+  if (p->mon) ts_monitor_stop(p->mon);
+  engine_down(p);
+  if (p->sock) ts_phone_socket_close(p->ph, p->sock);
+  p->sock = 0;
+  p->running = false;
+  p->gen++;
+}
+
+static void stop_tunnel(void *ctx, ts_vpn_stop_reason reason) {
+  ts_provider *p = ctx;
+  trace(p, "provider-stop", ts_vpn_stop_reason_name(reason));
+  teardown(p);
+  p->stats.stops++;
+  ts_phone_tunnel_stopped(p->ph);
+}
+
+static void read_packet(void *ctx, const uint8_t *pkt, size_t len) {
+  ts_provider *p = ctx;
+  if (!p->running || p->error || !p->dev) {
+    p->stats.utun_discarded++;
+    return;
+  }
+  p->stats.utun_read++;
+  int rc = ts_wgdev_tx_ip(p->dev, pkt, len);
+  if (rc != WG_OK && rc != WG_ESTAGED) p->stats.utun_discarded++;
+}
+
+/* ------------------------------------------------------------- monitor */
+
+static void on_monitor(void *ctx, ts_monitor *m, const ts_monitor_report *r) {
+  ts_provider *p = ctx;
+  if (r->event == TS_MONITOR_EV_CONNECTED) {
+    if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_MONITOR) complete(p, "monitor");
+    if (p->monitor_reasserting) {
+      p->monitor_reasserting = false;
+      ts_phone_tunnel_set_reasserting(p->ph, false);
+    }
+  } else if (r->event == TS_MONITOR_EV_UNREACHABLE && p->dev) {
+    p->stats.reconnects++;
+    if (p->cfg.on_loss == TS_PROVIDER_LOSS_REASSERT && !p->monitor_reasserting &&
+        ts_vpn_session_status(ts_phone_session(p->ph)) == TS_VPN_CONNECTED) {
+      p->monitor_reasserting = ts_phone_tunnel_set_reasserting(p->ph, true) == TS_OK;
+    }
+    if (p->cfg.on_loss != TS_PROVIDER_LOSS_IGNORE) ts_wgdev_initiate_handshake(p->dev, p->peer);
+  }
+  if (p->cfg.monitor.on_report) p->cfg.monitor.on_report(p->cfg.monitor.ctx, m, r);
+}
+
+/* ---------------------------------------------------------------- API */
+
+static void release(void *obj) { free(obj); }
+
+int ts_provider_create(ts_phone *ph, const ts_provider_config *cfg, ts_provider **out) {
+  if (!ph || !cfg || !out || (cfg->relay.family != 4 && cfg->relay.family != 6)) return TS_EINVAL;
+  if (cfg->name && strlen(cfg->name) >= sizeof ((ts_provider *)0)->name) return TS_EINVAL;
+  ts_provider *p = calloc(1, sizeof *p);
+  if (!p) return TS_ENOMEM;
+  p->ph = ph;
+  p->w = ts_phone_world(ph);
+  p->cfg = *cfg;
+  if (cfg->name) snprintf(p->name, sizeof p->name, "%s", cfg->name);
+  else snprintf(p->name, sizeof p->name, "%s-provider", ts_phone_name(ph));
+  if (!p->cfg.settings.tunnel_remote_address.family) p->cfg.settings.tunnel_remote_address = cfg->relay;
+  static const ts_phone_provider_ops ops = {start_tunnel, stop_tunnel, read_packet};
+  int rc = ts_world_attach(p->w, p, release);
+  if (rc) {
+    free(p);
+    return rc;
+  }
+  rc = ts_phone_set_provider(ph, &ops, p);
+  if (!rc && cfg->use_monitor) {
+    ts_monitor_config mc = cfg->monitor;
+    mc.on_report = on_monitor;
+    mc.ctx = p;
+    rc = ts_monitor_create(p, &mc, &p->mon);
+    if (rc) ts_phone_set_provider(ph, NULL, NULL);
+  }
+  if (rc) return rc; /* released with the world */
+  *out = p;
+  return TS_OK;
+}
+
+int ts_provider_start(ts_provider *p, ts_vpn_start_cause cause) {
+  return p ? ts_phone_vpn_start(p->ph, cause) : TS_EINVAL;
+}
+
+int ts_provider_stop(ts_provider *p, ts_vpn_stop_reason reason) {
+  return p ? ts_phone_vpn_stop(p->ph, reason) : TS_EINVAL;
+}
+
+int ts_provider_enter_error_state(ts_provider *p) {
+  if (!p || !p->running) return TS_ESTATE;
+  if (p->mon) ts_monitor_stop(p->mon);
+  engine_down(p);
+  p->error = true;
+  ts_vpn_settings s;
+  ts_vpn_settings_init(&s);
+  ts_ipaddr_parse("127.0.0.1", &s.tunnel_remote_address);
+  if (p->cfg.error_mode == TS_PROVIDER_ERROR_WITH_ROUTES) {
+    /* PacketTunnelActor+ErrorState.swift: 10.64.0.1/8, DNS 127.0.0.1, default routes. */
+    ts_ipprefix a, all4, all6;
+    ts_ipprefix_parse("10.64.0.1/8", &a);
+    ts_ipprefix_parse("0.0.0.0/0", &all4);
+    ts_ipprefix_parse("::/0", &all6);
+    ts_vpn_settings_add_address(&s, &a);
+    ts_vpn_settings_include(&s, &all4);
+    ts_vpn_settings_include(&s, &all6);
+    ts_ipaddr dns;
+    ts_ipaddr_parse("127.0.0.1", &dns);
+    ts_vpn_settings_add_dns(&s, &dns);
+  }
+  trace(p, "provider-error-state",
+        p->cfg.error_mode == TS_PROVIDER_ERROR_WITH_ROUTES ? "with routes" : "without routes");
+  int rc = ts_phone_tunnel_set_settings(p->ph, &s);
+  if (rc) return rc;
+  complete(p, "error state");
+  return TS_OK;
+}
+
+int ts_provider_set_reasserting(ts_provider *p, bool reasserting) {
+  return p ? ts_phone_tunnel_set_reasserting(p->ph, reasserting) : TS_EINVAL;
+}
+
+int ts_provider_tx_ip(ts_provider *p, const uint8_t *pkt, size_t len) {
+  if (!p || !pkt) return TS_EINVAL;
+  if (!p->dev) return TS_ESTATE;
+  return ts_wgdev_tx_ip(p->dev, pkt, len);
+}
+
+int ts_provider_claim_icmp(ts_provider *p, uint16_t id, ts_provider_icmp_fn fn, void *ctx) {
+  if (!p || !fn) return TS_EINVAL;
+  if (p->claim_fn) return TS_EEXIST;
+  p->claim_id = id;
+  p->claim_fn = fn;
+  p->claim_ctx = ctx;
+  return TS_OK;
+}
+
+void ts_provider_release_icmp(ts_provider *p) {
+  if (!p) return;
+  p->claim_fn = NULL;
+  p->claim_ctx = NULL;
+}
+
+ts_phone *ts_provider_phone(const ts_provider *p) { return p->ph; }
+bool ts_provider_running(const ts_provider *p) { return p->running; }
+bool ts_provider_in_error_state(const ts_provider *p) { return p->error; }
+ts_wgdev *ts_provider_wgdev(const ts_provider *p) { return p->dev; }
+wg_peer *ts_provider_peer(const ts_provider *p) { return p->peer; }
+ts_sock_id ts_provider_socket(const ts_provider *p) { return p->sock; }
+ts_monitor *ts_provider_monitor(const ts_provider *p) { return p->mon; }
+void ts_provider_get_stats(const ts_provider *p, ts_provider_stats *out) { *out = p->stats; }
+
+ts_ipaddr ts_provider_tunnel_address(const ts_provider *p, int family) {
+  ts_ipaddr none;
+  memset(&none, 0, sizeof none);
+  for (size_t i = 0; i < p->cfg.settings.address_count; i++)
+    if (p->cfg.settings.addresses[i].addr.family == family) return p->cfg.settings.addresses[i].addr;
+  return none;
+}

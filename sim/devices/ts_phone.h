@@ -1,0 +1,179 @@
+/* ts_phone: the iPhone as a device in a world. It owns one instance of the OS
+ * model (sim/os: profile, interfaces en0 / pdp_ip0 / utun0 / lo0, routing table,
+ * VPN configuration and session, socket table) and a small IP stack that turns
+ * socket sends into real bytes:
+ *
+ *   app or provider socket -> ts_sock_send (the policy verdict)
+ *     physical    -> bytes from that interface's address -> egress hook -> its link
+ *     tunnel      -> bytes from the utun address -> traced on <name>/utun0 (tx)
+ *                    -> the provider's packet flow (next event, in order)
+ *     loopback    -> back into the phone (next event)
+ *     drop        -> trace event "phone-drop" (detail: the verdict, with its rule)
+ *     silent-fail -> trace event "phone-silent-fail" (detail: the verdict); nothing sent
+ *
+ * Arrivals (from a link, or written to utun by the provider, traced rx on utun0)
+ * are demultiplexed to sockets by protocol and UDP port or ICMP echo identifier,
+ * then ts_sock_arrival decides whether the socket may receive them. The phone
+ * derives no outcome of its own: every verdict comes from ts_policy_decide.
+ *
+ * The provider plugs in through ts_phone_provider_ops (sim/devices/ts_provider.h is
+ * the packet-tunnel provider; tests may plug their own). System-side session
+ * changes go through the phone so that the provider hears of them; provider-side
+ * calls (settings, completion, reasserting, writePackets) take the phone's clock.
+ *
+ * Every packet leaving a physical interface is shown first to the egress hook
+ * with its origin (the leak oracle's input). pkt->flow is the sending socket id.
+ *
+ * Memory: create allocates everything (the OS objects, a socket table, a fixed
+ * ring for deferred packets); sending and receiving do not allocate. The phone is
+ * attached to the world (reset and destroy free it). */
+#ifndef TS_PHONE_H
+#define TS_PHONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ts_net.h"
+#include "ts_policy.h"
+#include "ts_sock.h"
+#include "ts_world.h"
+
+#define TS_PHONE_NAME_MAX 32
+#define TS_PHONE_DEFAULT_SOCKETS 64
+#define TS_PHONE_DEFERRED_MAX 512
+#define TS_PHONE_EPHEMERAL_FIRST 49152 /* IANA dynamic ports; also the first ICMP identifier */
+
+typedef struct ts_phone ts_phone;
+
+typedef struct ts_phone_config {
+  const char *name;               /* node name, prefix of trace names; NULL: "phone" */
+  const ts_os_profile *profile;   /* copied; NULL: the builtin (newest) profile */
+  size_t socket_capacity;         /* 0: TS_PHONE_DEFAULT_SOCKETS */
+} ts_phone_config;
+
+/* Why a packet left a physical interface: what the leak oracle needs besides bytes. */
+typedef struct ts_phone_origin {
+  ts_sock_id sock;               /* the sending socket (0: none) */
+  ts_traffic_class cls;          /* its owner's traffic class */
+  ts_verdict verdict;            /* the policy verdict that sent it here (rule, quirk, origin) */
+  ts_vpn_status session_status;  /* the VPN session at that instant */
+  uint64_t session_epoch;
+  bool pre_tunnel;               /* the socket was established in an older session epoch */
+} ts_phone_origin;
+
+typedef void (*ts_phone_egress_fn)(void *ctx, int iface, const ts_packet *pkt,
+                                   const ts_phone_origin *origin);
+
+/* The tunnel provider process as the phone sees it. start_tunnel / stop_tunnel are
+ * called from their own events after the session changed (startTunnel, stopTunnel);
+ * read_packet is packetFlow.readPackets, one packet per call, valid during the
+ * call. A provider answers through the ts_phone_tunnel_* calls below. */
+typedef struct ts_phone_provider_ops {
+  void (*start_tunnel)(void *ctx);
+  void (*stop_tunnel)(void *ctx, ts_vpn_stop_reason reason);
+  void (*read_packet)(void *ctx, const uint8_t *pkt, size_t len);
+} ts_phone_provider_ops;
+
+/* A datagram or echo reply for a socket: info describes the packet, payload is
+ * the UDP payload or the ICMP echo data; all valid during the call only. The
+ * callback may send. */
+typedef void (*ts_phone_recv_fn)(void *ctx, ts_sock_id sock, const ts_ip_info *info,
+                                 const uint8_t *payload, uint32_t len, int iface);
+
+typedef struct ts_phone_socket_params {
+  ts_traffic_class owner;
+  uint8_t proto;             /* TS_IPPROTO_ICMP (echo; ICMPv6 for IPv6 peers) or TS_IPPROTO_UDP */
+  ts_sock_api api;           /* TS_SOCK_BSD or TS_SOCK_NWCONNECTION */
+  const char *bound_if;      /* BSD: IP_BOUND_IF to this interface (NULL: none) */
+  ts_ipaddr remote;          /* NWConnection: the endpoint (required); BSD: connect() when set */
+  uint16_t remote_port;      /* UDP: the remote port of remote */
+  ts_nw_params nw;           /* NWConnection parameters (required_iface by index) */
+  const char *required_if;   /* NWConnection: requiredInterface by name (NULL: see nw) */
+  uint16_t local_id;         /* UDP local port or ICMP identifier; 0: the next ephemeral one */
+  ts_phone_recv_fn recv;
+  void *ctx;
+} ts_phone_socket_params;
+
+typedef struct ts_phone_stats {
+  uint64_t tx_physical, tx_tunnel, tx_loopback;
+  uint64_t dropped, silent_failed, send_errors;     /* by verdict / by API status */
+  uint64_t rx_physical, rx_tunnel, delivered;
+  uint64_t arrival_dropped;   /* ts_sock_arrival refused */
+  uint64_t unclaimed;         /* no socket for it, or not addressed to the phone */
+  uint64_t deferred_overflow; /* the deferred ring was full */
+} ts_phone_stats;
+
+/* ---- life */
+int ts_phone_create(ts_world *w, const ts_phone_config *cfg, ts_phone **out);
+/* Frees at once (the world forgets it). Usually the world's reset/destroy do it. */
+void ts_phone_destroy(ts_phone *ph);
+
+/* ---- the OS instance (for configuration the phone does not wrap; call
+ * ts_phone_path_changed after changing interfaces or routes directly) */
+ts_world *ts_phone_world(const ts_phone *ph);
+const char *ts_phone_name(const ts_phone *ph);
+const ts_os_profile *ts_phone_profile(const ts_phone *ph);
+ts_vpn_config *ts_phone_vpn_config(ts_phone *ph);
+ts_vpn_session *ts_phone_session(ts_phone *ph);
+ts_sock_table *ts_phone_sockets(ts_phone *ph);
+ts_os_ifaces *ts_phone_ifaces(ts_phone *ph);
+ts_route_table *ts_phone_routes(ts_phone *ph);
+const ts_policy_env *ts_phone_env(const ts_phone *ph);
+/* Index of an interface by name ("en0"), or TS_ENOENT. */
+int ts_phone_iface(const ts_phone *ph, const char *name);
+int ts_phone_utun(const ts_phone *ph);
+
+/* ---- interfaces and routes (addresses and routes by API until a DHCP client) */
+/* Connects physical interface ifname to interface host_iface of host h by a new
+ * link named "<phone>-<ifname>" (trace name "<phone>/<ifname>"). */
+int ts_phone_attach(ts_phone *ph, const char *ifname, ts_net *net, ts_host *h, uint32_t host_iface,
+                    const ts_link_params *lp, ts_link_id *id);
+int ts_phone_iface_set_up(ts_phone *ph, const char *ifname, bool up);
+int ts_phone_add_address(ts_phone *ph, const char *ifname, const ts_ipprefix *addr);
+int ts_phone_apply_dhcp(ts_phone *ph, const char *ifname, const ts_dhcp_lease *lease);
+/* A static route out of ifname; gateway may be NULL (on-link). */
+int ts_phone_add_route(ts_phone *ph, const char *ifname, const ts_ipprefix *dst,
+                       const ts_ipaddr *gateway);
+int ts_phone_set_primary(ts_phone *ph, const char *ifname);
+/* Re-evaluates NW connections after a change of interfaces, routes or session. */
+void ts_phone_path_changed(ts_phone *ph);
+
+/* ---- hooks */
+void ts_phone_set_egress_hook(ts_phone *ph, ts_phone_egress_fn fn, void *ctx);
+/* Installs the tunnel provider (one per phone; NULL ops removes it). */
+int ts_phone_set_provider(ts_phone *ph, const ts_phone_provider_ops *ops, void *ctx);
+
+/* ---- VPN session, system side (user, app, on-demand) */
+/* NEVPNManager.isEnabled, and the session follows (invalid <-> disconnected). */
+int ts_phone_vpn_set_enabled(ts_phone *ph, bool enabled);
+/* disconnected -> connecting (new epoch), then the provider's startTunnel. */
+int ts_phone_vpn_start(ts_phone *ph, ts_vpn_start_cause cause);
+/* -> disconnecting, then the provider's stopTunnel (without a provider: stopped now). */
+int ts_phone_vpn_stop(ts_phone *ph, ts_vpn_stop_reason reason);
+
+/* ---- VPN session, provider side */
+int ts_phone_tunnel_set_settings(ts_phone *ph, const ts_vpn_settings *settings);
+int ts_phone_tunnel_start_completed(ts_phone *ph, int error);
+int ts_phone_tunnel_set_reasserting(ts_phone *ph, bool reasserting);
+/* stopTunnel's completion: the provider process exits; disconnecting -> disconnected. */
+int ts_phone_tunnel_stopped(ts_phone *ph);
+/* packetFlow.writePackets: one inner packet from the provider into the OS. */
+int ts_phone_tunnel_write(ts_phone *ph, const uint8_t *pkt, size_t len);
+
+/* ---- sockets */
+int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_id *id);
+int ts_phone_socket_close(ts_phone *ph, ts_sock_id id);
+/* The UDP port or ICMP identifier of the socket (0 for an unknown socket). */
+uint16_t ts_phone_socket_local_id(const ts_phone *ph, ts_sock_id id);
+/* An ICMP echo request (dst NULL: the socket's remote). res (may be NULL) gets what
+ * the API returned and the verdict. Returns 0 or a TS_E* code for bad arguments. */
+int ts_phone_send_echo(ts_phone *ph, ts_sock_id id, const ts_ipaddr *dst, uint16_t seq,
+                       const uint8_t *payload, uint32_t len, ts_sock_send_result *res);
+/* A UDP datagram (dst NULL: the socket's remote and remote_port). */
+int ts_phone_send_udp(ts_phone *ph, ts_sock_id id, const ts_ipaddr *dst, uint16_t dport,
+                      const uint8_t *payload, uint32_t len, ts_sock_send_result *res);
+
+void ts_phone_get_stats(const ts_phone *ph, ts_phone_stats *out);
+
+#endif

@@ -1,0 +1,634 @@
+/* The phone, its packet-tunnel provider, the tunnel monitor and phone apps in a
+ * small world (link delays one way):
+ *
+ *   phone en0 192.168.1.20 --5 ms-- ap (192.168.1.1, router) --5 ms-- core router
+ *        core --10 ms-- relay 203.0.113.10 (ts_relay: wg :51820, gateway 10.64.0.1, NAT)
+ *        core --10 ms-- server 198.51.100.20 (echo, UDP echo :7)
+ *
+ * The phone runs the OS model of sim/os (profile from models/os/), the provider
+ * hosts the engine; every verdict comes from ts_policy_decide. The egress hook
+ * records each packet that leaves a physical interface with its origin. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_native.h"
+#include "ts_os_profile_load.h"
+#include "ts_phone_apps.h"
+#include "ts_provider.h"
+#include "ts_relay.h"
+#include "tstest.h"
+
+#ifndef TS_DEVICES_OUT_DIR
+#define TS_DEVICES_OUT_DIR "."
+#endif
+#ifndef TS_MODELS_OS_DIR
+#define TS_MODELS_OS_DIR "models/os"
+#endif
+
+#define L_PHONE_AP (5 * TS_MS)
+#define L_AP_CORE (5 * TS_MS)
+#define L_CORE_RELAY (10 * TS_MS)
+#define L_CORE_SERVER (10 * TS_MS)
+#define RTT_GATEWAY (2 * (L_PHONE_AP + L_AP_CORE + L_CORE_RELAY))
+#define RTT_SERVER_TUNNEL (RTT_GATEWAY + 2 * (L_CORE_RELAY + L_CORE_SERVER))
+#define RTT_SERVER_PLAIN (2 * (L_PHONE_AP + L_AP_CORE + L_CORE_SERVER))
+#define MAX_EGRESS 512
+
+typedef struct egress_rec {
+  ts_time t;
+  ts_ip_info info;
+  ts_phone_origin o;
+} egress_rec;
+
+typedef struct bed {
+  ts_world *w;
+  ts_net *net;
+  ts_host *ap, *core, *relay_host, *server;
+  ts_relay *relay;
+  ts_phone *ph;
+  ts_provider *prov;
+  ts_ipaddr relay_addr, server_addr, gateway, tunnel_addr;
+  uint8_t phone_priv[WG_KEY_LEN], relay_pub[WG_KEY_LEN];
+  egress_rec egress[MAX_EGRESS];
+  uint32_t egress_count;
+  uint32_t monitor_connected, monitor_unreachable;
+} bed;
+
+typedef struct opts {
+  const char *profile;       /* file in models/os, e.g. "ios-18" */
+  bool ian;
+  bool with_provider;
+  ts_provider_completion completion;
+  ts_time settings_delay;
+  bool use_monitor;
+  ts_monitor_path path;
+  ts_provider_error_mode error_mode;
+  const char *pcap, *jsonl;  /* NULL: none */
+} opts;
+
+static ts_ipaddr addr(const char *text) {
+  ts_ipaddr a;
+  memset(&a, 0, sizeof a);
+  ts_ipaddr_parse(text, &a);
+  return a;
+}
+
+static ts_ipprefix pfx(const char *text) {
+  ts_ipprefix p;
+  memset(&p, 0, sizeof p);
+  ts_ipprefix_parse(text, &p);
+  return p;
+}
+
+static void on_egress(void *ctx, int iface, const ts_packet *pkt, const ts_phone_origin *o) {
+  bed *b = ctx;
+  (void)iface;
+  if (b->egress_count == MAX_EGRESS) return;
+  egress_rec *r = &b->egress[b->egress_count++];
+  r->t = ts_world_now(b->w);
+  if (ts_ip_parse(pkt->data, pkt->len, &r->info) != 0) memset(&r->info, 0, sizeof r->info);
+  r->o = *o;
+}
+
+static void on_monitor(void *ctx, ts_monitor *m, const ts_monitor_report *r) {
+  bed *b = ctx;
+  (void)m;
+  if (r->event == TS_MONITOR_EV_CONNECTED) b->monitor_connected++;
+  if (r->event == TS_MONITOR_EV_UNREACHABLE) b->monitor_unreachable++;
+}
+
+static void random_key(ts_rng *rng, uint8_t key[WG_KEY_LEN]) {
+  ts_rng_fill(rng, key, WG_KEY_LEN);
+  wg_key_clamp(key);
+}
+
+static int build(bed *b, const opts *o) {
+  ts_world *w = b->w;
+  memset(b->egress, 0, sizeof b->egress);
+  b->egress_count = b->monitor_connected = b->monitor_unreachable = 0;
+  b->prov = NULL;
+  b->relay_addr = addr("203.0.113.10");
+  b->server_addr = addr("198.51.100.20");
+  b->gateway = addr("10.64.0.1");
+  b->tunnel_addr = addr("10.64.0.2");
+  if (o->pcap && ts_trace_open_pcapng(ts_world_trace(w), o->pcap)) return -1;
+  if (o->jsonl && ts_trace_open_jsonl(ts_world_trace(w), o->jsonl)) return -1;
+
+  if (ts_net_create(w, &b->net)) return -1;
+  ts_net_add_host(b->net, "ap", &b->ap);
+  ts_net_add_host(b->net, "core", &b->core);
+  ts_net_add_host(b->net, "relay", &b->relay_host);
+  ts_net_add_host(b->net, "server", &b->server);
+  ts_ipprefix a_lan = pfx("192.168.1.1/24"), a_up = pfx("10.0.0.2/30"), c_ap = pfx("10.0.0.1/30");
+  ts_ipprefix c_relay = pfx("203.0.113.1/24"), c_server = pfx("198.51.100.1/24");
+  ts_ipprefix r_eth = pfx("203.0.113.10/24"), s_eth = pfx("198.51.100.20/24");
+  uint32_t i_ap_lan, i_ap_up, i_c_ap, i_c_relay, i_c_server, i_relay, i_server;
+  ts_host_add_interface(b->ap, "wlan0", &a_lan, 1, &i_ap_lan);
+  ts_host_add_interface(b->ap, "eth0", &a_up, 1, &i_ap_up);
+  ts_host_add_interface(b->core, "eth0", &c_ap, 1, &i_c_ap);
+  ts_host_add_interface(b->core, "eth1", &c_relay, 1, &i_c_relay);
+  ts_host_add_interface(b->core, "eth2", &c_server, 1, &i_c_server);
+  ts_host_add_interface(b->relay_host, "eth0", &r_eth, 1, &i_relay);
+  ts_host_add_interface(b->server, "eth0", &s_eth, 1, &i_server);
+  ts_link_params lp = {.mtu = 1500, .queue_limit = 100, .up = true};
+  ts_link_id l;
+  lp.delay = L_AP_CORE;
+  if (ts_net_connect(b->net, "ap-core", &lp, b->ap, i_ap_up, b->core, i_c_ap, &l)) return -1;
+  lp.delay = L_CORE_RELAY;
+  if (ts_net_connect(b->net, "core-relay", &lp, b->core, i_c_relay, b->relay_host, i_relay, &l))
+    return -1;
+  lp.delay = L_CORE_SERVER;
+  if (ts_net_connect(b->net, "core-server", &lp, b->core, i_c_server, b->server, i_server, &l))
+    return -1;
+  ts_host_set_forwarding(b->ap, true);
+  ts_host_set_forwarding(b->core, true);
+  ts_ipprefix def = pfx("0.0.0.0/0"), lan = pfx("192.168.1.0/24");
+  ts_host_add_route(b->ap, &def, i_ap_up);
+  ts_host_add_route(b->core, &lan, i_c_ap);
+  ts_app_config echo = {.name = "udp-echo", .kind = TS_NET_APP_UDP_ECHO_SERVER, .port = 7};
+  if (ts_net_add_app(b->net, b->server, &echo)) return -1;
+
+  /* Keys from the world's seed. */
+  uint8_t relay_priv[WG_KEY_LEN], phone_pub[WG_KEY_LEN];
+  ts_rng keys;
+  ts_world_rng(w, "test/keys", &keys);
+  random_key(&keys, b->phone_priv);
+  random_key(&keys, relay_priv);
+  if (wg_key_public_from_private(phone_pub, b->phone_priv) != WG_OK) return -1;
+  if (wg_key_public_from_private(b->relay_pub, relay_priv) != WG_OK) return -1;
+  ts_relay_peer rp;
+  memset(&rp, 0, sizeof rp);
+  memcpy(rp.public_key, phone_pub, WG_KEY_LEN);
+  rp.allowed_ips[0] = pfx("10.64.0.2/32");
+  rp.allowed_ip_count = 1;
+  ts_relay_config rc;
+  memset(&rc, 0, sizeof rc);
+  memcpy(rc.private_key, relay_priv, WG_KEY_LEN);
+  rc.peers = &rp;
+  rc.peer_count = 1;
+  if (ts_relay_create(b->relay_host, &rc, &b->relay)) return -1;
+
+  /* The phone. */
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s.yaml", TS_MODELS_OS_DIR, o->profile);
+  ts_os_profile *prof = NULL;
+  ts_diag diag;
+  if (ts_os_profile_load_file(path, &prof, &diag)) {
+    fprintf(stderr, "cannot load %s\n", path);
+    return -1;
+  }
+  ts_phone_config pc = {.name = "phone", .profile = prof};
+  int rc2 = ts_phone_create(w, &pc, &b->ph);
+  ts_os_profile_destroy(prof);
+  if (rc2) return -1;
+  lp.delay = L_PHONE_AP;
+  if (ts_phone_attach(b->ph, "en0", b->net, b->ap, i_ap_lan, &lp, &l)) return -1;
+  ts_dhcp_lease lease;
+  memset(&lease, 0, sizeof lease);
+  lease.address = pfx("192.168.1.20/24");
+  lease.router = addr("192.168.1.1");
+  if (ts_phone_iface_set_up(b->ph, "en0", true) || ts_phone_apply_dhcp(b->ph, "en0", &lease) ||
+      ts_phone_set_primary(b->ph, "en0"))
+    return -1;
+  ts_vpn_config *vc = ts_phone_vpn_config(b->ph);
+  if (ts_phone_vpn_set_enabled(b->ph, true)) return -1;
+  if (ts_vpn_config_set_flag(vc, TS_FLAG_INCLUDE_ALL_NETWORKS, o->ian)) return -1;
+  ts_phone_set_egress_hook(b->ph, on_egress, b);
+
+  if (!o->with_provider) return 0;
+  ts_provider_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  memcpy(cfg.private_key, b->phone_priv, WG_KEY_LEN);
+  memcpy(cfg.relay_public_key, b->relay_pub, WG_KEY_LEN);
+  cfg.relay = b->relay_addr;
+  cfg.persistent_keepalive_s = 25;
+  ts_provider_default_settings(&cfg.settings, &b->relay_addr, &b->tunnel_addr);
+  cfg.settings_delay = o->settings_delay;
+  cfg.completion = o->completion;
+  cfg.use_monitor = o->use_monitor;
+  cfg.monitor.path = o->path;
+  cfg.error_mode = o->error_mode;
+  cfg.monitor.on_report = on_monitor;
+  cfg.monitor.ctx = b;
+  return ts_provider_create(b->ph, &cfg, &b->prov) ? -1 : 0;
+}
+
+static ts_phone_app *add_ping(bed *b, const char *name, const ts_ipaddr *target, ts_time start,
+                              uint32_t count) {
+  ts_phone_app_config c = {.name = name, .kind = TS_PHONE_APP_PING, .owner = TS_TC_APP,
+                           .api = TS_SOCK_BSD, .target = *target, .start = start,
+                           .interval = TS_SEC, .count = count, .size = 32};
+  ts_phone_app *a = NULL;
+  return ts_phone_add_app(b->ph, &c, &a) == TS_OK ? a : NULL;
+}
+
+/* Lines of a JSON Lines trace containing every one of the (up to 3) needles. */
+static int jsonl_count(const char *path, const char *n1, const char *n2, const char *n3) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  char line[2048];
+  int count = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (n1 && !strstr(line, n1)) continue;
+    if (n2 && !strstr(line, n2)) continue;
+    if (n3 && !strstr(line, n3)) continue;
+    count++;
+  }
+  fclose(f);
+  return count;
+}
+
+static int run_tshark(const char *filter, const char *path) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "tshark -n -r '%s' -Y '%s' 2>/dev/null | wc -l", path, filter);
+  FILE *p = popen(cmd, "r");
+  if (!p) return -1;
+  int count = -1;
+  if (fscanf(p, "%d", &count) != 1) count = -1;
+  if (pclose(p) != 0) return -1;
+  return count;
+}
+
+static bool is_tunnel_udp(const bed *b, const egress_rec *r) {
+  return r->info.proto == TS_IPPROTO_UDP && ts_ipaddr_equal(&r->info.dst, &b->relay_addr) &&
+         r->info.dport == TS_RELAY_DEFAULT_PORT && r->o.cls == TS_TC_PROVIDER &&
+         r->o.verdict.rule == TS_RULE_EXEMPT_VPN_SERVER;
+}
+
+static void finish(bed *b) {
+  ts_trace_close_sinks(ts_world_trace(b->w));
+}
+
+/* ---------------------------------------------------------------- (a), (e) */
+
+TS_TEST(connected_app_ping_goes_through_the_tunnel_and_tshark_decrypts_it) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  const char *pcap = TS_DEVICES_OUT_DIR "/devices.pcapng";
+  const char *jsonl = TS_DEVICES_OUT_DIR "/devices.jsonl";
+  opts o = {.profile = "ios-18", .ian = false, .with_provider = true, .pcap = pcap, .jsonl = jsonl};
+  TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 7) == TS_OK);
+  TS_CHECK_INT(build(&b, &o), ==, 0);
+  TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
+  ts_phone_app *app = add_ping(&b, "ping-server", &b.server_addr, 2 * TS_SEC, 3);
+  ts_phone_app *udp = NULL;
+  ts_phone_app_config uc = {.name = "udp-app", .kind = TS_PHONE_APP_UDP_REQUEST, .owner = TS_TC_APP,
+                            .api = TS_SOCK_NWCONNECTION, .target = b.server_addr, .port = 7,
+                            .start = 6 * TS_SEC, .interval = TS_SEC, .count = 2, .size = 40};
+  TS_CHECK_INT(ts_phone_add_app(b.ph, &uc, &udp), ==, TS_OK);
+  TS_CHECK(app != NULL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 20 * TS_SEC), ==, TS_OK);
+
+  TS_CHECK_INT(ts_vpn_session_status(ts_phone_session(b.ph)), ==, TS_VPN_CONNECTED);
+  ts_phone_app_stats st;
+  ts_phone_app_get_stats(app, &st);
+  TS_CHECK_INT(st.sent, ==, 3);
+  TS_CHECK_INT(st.received, ==, 3);
+  TS_CHECK_INT(st.rtt_max, ==, RTT_SERVER_TUNNEL);
+  TS_CHECK_INT(st.last_verdict.kind, ==, TS_VERDICT_TUNNEL);
+  TS_CHECK_INT(st.last_verdict.rule, ==, TS_RULE_VPN_INCLUDED);
+  ts_phone_app_get_stats(udp, &st);
+  TS_CHECK_INT(st.received, ==, 2);
+  TS_CHECK_INT(st.rtt_min, ==, RTT_SERVER_TUNNEL);
+
+  /* en0 carried only the provider's UDP to the relay. */
+  TS_CHECK_INT(b.egress_count, >, 5);
+  for (uint32_t i = 0; i < b.egress_count; i++) TS_CHECK(is_tunnel_udp(&b, &b.egress[i]));
+  ts_phone_stats ps;
+  ts_phone_get_stats(b.ph, &ps);
+  TS_CHECK_INT(ps.tx_tunnel, ==, 5);
+  TS_CHECK_INT(ps.rx_tunnel, ==, 5);
+  TS_CHECK_INT(ps.dropped + ps.silent_failed + ps.unclaimed + ps.arrival_dropped, ==, 0);
+  ts_relay_stats rs;
+  ts_relay_get_stats(b.relay, &rs);
+  TS_CHECK_INT(rs.nat_out, ==, 5);
+  TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
+  finish(&b);
+  ts_world_destroy(b.w);
+
+  /* utun0 carries the inner ICMP both ways; en0 nothing but tunnel UDP. */
+  TS_CHECK_INT(jsonl_count(jsonl, "\"if\":\"phone/utun0\"", "icmp 10.64.0.2 > 198.51.100.20", NULL), ==, 3);
+  TS_CHECK_INT(jsonl_count(jsonl, "\"if\":\"phone/utun0\"", "icmp 198.51.100.20 > 10.64.0.2", NULL), ==, 3);
+  TS_CHECK_INT(jsonl_count(jsonl, "\"if\":\"phone/en0\"", "icmp", NULL), ==, 0);
+  TS_CHECK_INT(jsonl_count(jsonl, "\"if\":\"phone/en0\"", "\"ev\":\"tx\"", NULL), ==,
+               jsonl_count(jsonl, "\"if\":\"phone/en0\"", "\"ev\":\"tx\"", "udp 192.168.1.20:"));
+
+  if (system("command -v tshark >/dev/null 2>&1") != 0) {
+    ts_test_fail(__FILE__, __LINE__, "tshark not found: run scripts/deps.sh to install it");
+    return;
+  }
+  int errors = run_tshark("wg.decryption_error || wg.bad_packet_length", pcap);
+  int inner = run_tshark("wg && icmp && ip.dst == 198.51.100.20", pcap);
+  int on_utun = run_tshark("frame.interface_name == \"phone/utun0\" && icmp", pcap);
+  int on_en0 = run_tshark("frame.interface_name == \"phone/en0\" && wg", pcap);
+  int on_relay = run_tshark("frame.interface_name == \"relay/eth0\" && wg", pcap);
+  printf("pcapng %s: %d decryption errors, inner icmp %d, utun0 icmp %d, en0 wg %d, relay wg %d\n",
+         pcap, errors, inner, on_utun, on_en0, on_relay);
+  TS_CHECK_INT(errors, ==, 0);
+  TS_CHECK_INT(inner, >, 0);
+  TS_CHECK_INT(on_utun, ==, 6);
+  TS_CHECK_INT(on_en0, >, 0);
+  TS_CHECK_INT(on_relay, >, 0);
+}
+
+/* ---------------------------------------------------------------- (b) GT-09 */
+
+typedef struct gt09 {
+  uint32_t mon_sent, mon_replies, silent, app_received, gateway_echoes;
+  uint32_t tx_tunnel;
+} gt09;
+
+static int run_gt09(const char *profile, bool ian, ts_monitor_path path, gt09 *out,
+                    const char *jsonl) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  memset(out, 0, sizeof *out);
+  opts o = {.profile = profile, .ian = ian, .with_provider = true, .use_monitor = true,
+            .path = path, .jsonl = jsonl};
+  if (ts_world_create(&b.w, &ts_native_backend, 9) != TS_OK) return -1;
+  int rc = build(&b, &o);
+  if (!rc) rc = ts_provider_start(b.prov, TS_START_APP);
+  ts_phone_app *app = rc ? NULL : add_ping(&b, "other-app", &b.gateway, 2 * TS_SEC, 3);
+  if (!app) rc = -1;
+  if (!rc) rc = ts_world_run_until(b.w, 30 * TS_SEC + 500 * TS_MS);
+  if (!rc) {
+    ts_monitor_stats ms;
+    ts_monitor_get_stats(ts_provider_monitor(b.prov), &ms);
+    out->mon_sent = ms.pings_sent;
+    out->mon_replies = ms.replies;
+    ts_phone_stats ps;
+    ts_phone_get_stats(b.ph, &ps);
+    out->silent = (uint32_t)ps.silent_failed;
+    out->tx_tunnel = (uint32_t)ps.tx_tunnel;
+    ts_phone_app_stats as;
+    ts_phone_app_get_stats(app, &as);
+    out->app_received = as.received;
+    ts_relay_stats rs;
+    ts_relay_get_stats(b.relay, &rs);
+    out->gateway_echoes = (uint32_t)rs.gateway_echoes;
+    for (uint32_t i = 0; i < b.egress_count; i++)
+      if (!is_tunnel_udp(&b, &b.egress[i])) rc = -2;
+    /* Stop the provider and let the last pings land: nothing may stay outstanding. */
+    if (ts_provider_stop(b.prov, TS_STOP_USER_INITIATED) || ts_world_run_until(b.w, 32 * TS_SEC))
+      rc = -4;
+    if (ts_vpn_session_status(ts_phone_session(b.ph)) != TS_VPN_DISCONNECTED) rc = -5;
+    if (ts_packet_pool_outstanding(ts_world_pool(b.w)) != 0) rc = -3;
+  }
+  finish(&b);
+  ts_world_destroy(b.w);
+  return rc;
+}
+
+TS_TEST(gt09_provider_utun_bound_ping_fails_silently_under_ian) {
+  const char *jsonl = TS_DEVICES_OUT_DIR "/gt09.jsonl";
+  gt09 r;
+  TS_CHECK_INT(run_gt09("ios-17", true, TS_MONITOR_PATH_BSD_UTUN, &r, jsonl), ==, 0);
+  TS_CHECK_INT(r.mon_sent, >=, 5);       /* sendto succeeded every time ... */
+  TS_CHECK_INT(r.mon_replies, ==, 0);    /* ... and nothing ever came back */
+  TS_CHECK_INT(r.silent, ==, r.mon_sent);
+  TS_CHECK_INT(r.tx_tunnel, ==, 3);      /* utun0 saw the other app's pings only */
+  TS_CHECK_INT(r.gateway_echoes, ==, 3);
+  TS_CHECK_INT(r.app_received, ==, 3);   /* another app reaches 10.64.0.1 */
+  TS_CHECK_INT(jsonl_count(jsonl, "\"ev\":\"phone-silent-fail\"", "ian-provider-silent-fail",
+                           "quirk ian-provider-tunnel-sockets-silent-fail=true"), ==, (int)r.mon_sent);
+  TS_CHECK_INT(jsonl_count(jsonl, "\"ev\":\"monitor\"", "unreachable", NULL), >=, 3); /* 4, 8, 15 s */
+  TS_CHECK_INT(jsonl_count(jsonl, "\"ev\":\"monitor\"", "\"connected\"", NULL), ==, 0);
+
+  /* Without includeAllNetworks the same socket works (scoped to utun). */
+  TS_CHECK_INT(run_gt09("ios-17", false, TS_MONITOR_PATH_BSD_UTUN, &r, NULL), ==, 0);
+  TS_CHECK_INT(r.mon_replies, >, 0);
+  TS_CHECK_INT(r.mon_replies, ==, r.mon_sent);
+  TS_CHECK_INT(r.silent, ==, 0);
+  TS_CHECK_INT(r.app_received, ==, 3);
+  TS_CHECK_INT(r.gateway_echoes, ==, 3 + r.mon_replies);
+}
+
+TS_TEST(gt09_hand_built_icmp_to_the_engine_works_with_and_without_ian) {
+  gt09 r;
+  for (int ian = 0; ian <= 1; ian++) {
+    TS_CHECK_INT(run_gt09("ios-18", ian, TS_MONITOR_PATH_ENGINE, &r, NULL), ==, 0);
+    TS_CHECK_INT(r.mon_sent, >=, 3);
+    TS_CHECK_INT(r.mon_replies, ==, r.mon_sent);
+    TS_CHECK_INT(r.silent, ==, 0);
+    TS_CHECK_INT(r.tx_tunnel, ==, 3); /* hand-built packets bypass utun */
+    TS_CHECK_INT(r.app_received, ==, 3);
+  }
+}
+
+TS_TEST(gt11_nwconnection_on_virtual_interface_only_without_ian) {
+  gt09 r;
+  TS_CHECK_INT(run_gt09("ios-18", false, TS_MONITOR_PATH_NW_VIRTUAL, &r, NULL), ==, 0);
+  TS_CHECK_INT(r.mon_replies, >, 0);
+  TS_CHECK_INT(run_gt09("ios-18", true, TS_MONITOR_PATH_NW_VIRTUAL, &r, NULL), ==, 0);
+  TS_CHECK_INT(r.mon_sent, ==, 0);  /* never ready: every send is refused (waiting) */
+  TS_CHECK_INT(r.mon_replies, ==, 0);
+  TS_CHECK_INT(r.app_received, ==, 3);
+  /* iOS 17 has no virtualInterface: the monitor cannot be built. */
+  static bed b;
+  memset(&b, 0, sizeof b);
+  opts o = {.profile = "ios-17", .with_provider = true, .use_monitor = true,
+            .path = TS_MONITOR_PATH_NW_VIRTUAL};
+  TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 1) == TS_OK);
+  TS_CHECK_INT(build(&b, &o), ==, -1);
+  ts_world_destroy(b.w);
+}
+
+/* ---------------------------------------------------------------- (c) */
+
+TS_TEST(before_the_tunnel_an_app_ping_leaves_en0_in_plain_text) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  opts o = {.profile = "ios-18", .ian = false, .with_provider = true};
+  TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 3) == TS_OK);
+  TS_CHECK_INT(build(&b, &o), ==, 0);
+  ts_phone_app *app = add_ping(&b, "early", &b.server_addr, TS_SEC, 2);
+  TS_CHECK(app != NULL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 5 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(b.egress_count, ==, 2);
+  for (uint32_t i = 0; i < b.egress_count; i++) {
+    const egress_rec *r = &b.egress[i];
+    TS_CHECK_INT(r->info.proto, ==, TS_IPPROTO_ICMP);
+    TS_CHECK(ts_ipaddr_equal(&r->info.src, &(ts_ipaddr){4, {192, 168, 1, 20}}));
+    TS_CHECK(ts_ipaddr_equal(&r->info.dst, &b.server_addr));
+    TS_CHECK_INT(r->o.cls, ==, TS_TC_APP);
+    TS_CHECK_INT(r->o.sock, ==, ts_phone_app_socket(app));
+    TS_CHECK_INT(r->o.verdict.kind, ==, TS_VERDICT_PHYSICAL);
+    TS_CHECK_INT(r->o.verdict.rule, ==, TS_RULE_SYSTEM_TABLE);
+    TS_CHECK_INT(r->o.verdict.origin, ==, TS_ROUTE_DHCP_ROUTER);
+    TS_CHECK_INT(r->o.session_status, ==, TS_VPN_DISCONNECTED);
+  }
+  ts_phone_app_stats st;
+  ts_phone_app_get_stats(app, &st);
+  TS_CHECK_INT(st.received, ==, 2);
+  TS_CHECK_INT(st.rtt_max, ==, RTT_SERVER_PLAIN);
+  TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
+  ts_world_destroy(b.w);
+}
+
+/* ---------------------------------------------------------------- (d) GT-03 */
+
+TS_TEST(gt03_ian_drops_app_traffic_while_connecting_and_reasserting) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  opts o = {.profile = "ios-18", .ian = true, .with_provider = true,
+            .completion = TS_PROVIDER_COMPLETE_AFTER_HANDSHAKE, .settings_delay = 500 * TS_MS};
+  TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 5) == TS_OK);
+  TS_CHECK_INT(build(&b, &o), ==, 0);
+  TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
+  /* Connecting from 0 to settings (0.5 s) + one round trip to the relay. */
+  ts_phone_app *early = add_ping(&b, "while-connecting", &b.server_addr, 100 * TS_MS, 5);
+  TS_CHECK(early != NULL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 450 * TS_MS), ==, TS_OK);
+  TS_CHECK_INT(ts_vpn_session_status(ts_phone_session(b.ph)), ==, TS_VPN_CONNECTING);
+  TS_CHECK_INT(ts_world_run_until(b.w, 3 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(ts_vpn_session_status(ts_phone_session(b.ph)), ==, TS_VPN_CONNECTED);
+  TS_CHECK_INT(ts_provider_set_reasserting(b.prov, true), ==, TS_OK);
+  ts_phone_app *during = add_ping(&b, "while-reasserting", &b.server_addr, 3200 * TS_MS, 2);
+  TS_CHECK(during != NULL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 5 * TS_SEC), ==, TS_OK);
+  ts_phone_app_stats st;
+  ts_phone_app_get_stats(during, &st);
+  TS_CHECK_INT(st.received, ==, 0);
+  TS_CHECK_INT(st.last_verdict.kind, ==, TS_VERDICT_DROP);
+  TS_CHECK_INT(st.last_verdict.rule, ==, TS_RULE_IAN_NOT_CONNECTED_DROP);
+  TS_CHECK_INT(ts_provider_set_reasserting(b.prov, false), ==, TS_OK);
+  ts_phone_app *after = add_ping(&b, "after", &b.server_addr, 5500 * TS_MS, 2);
+  TS_CHECK(after != NULL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 10 * TS_SEC), ==, TS_OK);
+
+  ts_phone_app_get_stats(early, &st);
+  /* Pings at 0.1 s (connecting: dropped), 1.1 and 2.1 s (tunnel), 3.1 and 4.1 s
+   * (reasserting: dropped). */
+  TS_CHECK_INT(st.received, ==, 2);
+  ts_phone_app_get_stats(after, &st);
+  TS_CHECK_INT(st.received, ==, 2);
+  TS_CHECK_INT(st.last_verdict.rule, ==, TS_RULE_IAN_SCOPED_TO_TUNNEL);
+  ts_phone_stats ps;
+  ts_phone_get_stats(b.ph, &ps);
+  TS_CHECK_INT(ps.dropped, ==, 1 + 2 + 2); /* 0.1; 3.1, 4.1; 3.2, 4.2 */
+  /* The egress hook saw nothing but the provider's tunnel UDP, handshake included
+   * while the session was connecting. */
+  TS_CHECK_INT(b.egress_count, >, 0);
+  TS_CHECK_INT(b.egress[0].o.session_status, ==, TS_VPN_CONNECTING);
+  for (uint32_t i = 0; i < b.egress_count; i++) TS_CHECK(is_tunnel_udp(&b, &b.egress[i]));
+  TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
+  ts_world_destroy(b.w);
+}
+
+/* ---------------------------------------------------------------- GT-20 */
+
+typedef struct err_result {
+  uint32_t plain_icmp;    /* app ICMP leaving en0 */
+  uint64_t discarded;     /* utun packets the provider discarded */
+  uint32_t received;
+  ts_verdict verdict;     /* of the last app send */
+  ts_vpn_status status;
+} err_result;
+
+static int run_error_state(ts_provider_error_mode mode, err_result *r) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  memset(r, 0, sizeof *r);
+  opts o = {.profile = "ios-18", .ian = false, .with_provider = true, .error_mode = mode};
+  if (ts_world_create(&b.w, &ts_native_backend, 4) != TS_OK) return -1;
+  int rc = build(&b, &o);
+  if (!rc) rc = ts_provider_start(b.prov, TS_START_APP);
+  if (!rc) rc = ts_world_run_until(b.w, 2 * TS_SEC);
+  if (!rc) rc = ts_provider_enter_error_state(b.prov);
+  ts_phone_app *app = rc ? NULL : add_ping(&b, "blocked?", &b.server_addr, 3 * TS_SEC, 2);
+  if (!app) rc = -1;
+  if (!rc) rc = ts_world_run_until(b.w, 6 * TS_SEC);
+  if (!rc) {
+    for (uint32_t i = 0; i < b.egress_count; i++) {
+      const egress_rec *e = &b.egress[i];
+      if (e->info.proto == TS_IPPROTO_ICMP && e->o.cls == TS_TC_APP) r->plain_icmp++;
+      else if (!is_tunnel_udp(&b, e)) rc = -2;
+    }
+    ts_provider_stats ps;
+    ts_provider_get_stats(b.prov, &ps);
+    r->discarded = ps.utun_discarded;
+    ts_phone_app_stats as;
+    ts_phone_app_get_stats(app, &as);
+    r->received = as.received;
+    r->verdict = as.last_verdict;
+    r->status = ts_vpn_session_status(ts_phone_session(b.ph));
+    if (ts_packet_pool_outstanding(ts_world_pool(b.w)) != 0) rc = -3;
+  }
+  ts_world_destroy(b.w);
+  return rc;
+}
+
+TS_TEST(gt20_error_state_with_routes_blackholes_without_routes_leaks) {
+  err_result r;
+  TS_CHECK_INT(run_error_state(TS_PROVIDER_ERROR_WITH_ROUTES, &r), ==, 0);
+  TS_CHECK_INT(r.status, ==, TS_VPN_CONNECTED); /* the status stays up */
+  TS_CHECK_INT(r.plain_icmp, ==, 0);
+  TS_CHECK_INT(r.discarded, ==, 2);
+  TS_CHECK_INT(r.received, ==, 0);
+  TS_CHECK_INT(r.verdict.kind, ==, TS_VERDICT_TUNNEL);
+  TS_CHECK_INT(run_error_state(TS_PROVIDER_ERROR_WITHOUT_ROUTES, &r), ==, 0);
+  TS_CHECK_INT(r.status, ==, TS_VPN_CONNECTED);
+  TS_CHECK_INT(r.plain_icmp, ==, 2); /* leaks: no routes, the system table decides */
+  TS_CHECK_INT(r.received, ==, 2);
+  TS_CHECK_INT(r.verdict.kind, ==, TS_VERDICT_PHYSICAL);
+  TS_CHECK_INT(r.verdict.rule, ==, TS_RULE_SYSTEM_TABLE);
+}
+
+TS_TEST(stop_and_restart_launches_a_new_provider_process) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  opts o = {.profile = "ios-18", .with_provider = true};
+  TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 6) == TS_OK);
+  TS_CHECK_INT(build(&b, &o), ==, 0);
+  TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
+  TS_CHECK_INT(ts_world_run_until(b.w, 2 * TS_SEC), ==, TS_OK);
+  TS_CHECK(ts_provider_wgdev(b.prov) != NULL);
+  TS_CHECK_INT(ts_provider_stop(b.prov, TS_STOP_USER_INITIATED), ==, TS_OK);
+  TS_CHECK_INT(ts_world_run_until(b.w, 3 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(ts_vpn_session_status(ts_phone_session(b.ph)), ==, TS_VPN_DISCONNECTED);
+  TS_CHECK(ts_provider_wgdev(b.prov) == NULL);
+  TS_CHECK(!ts_provider_running(b.prov));
+  TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
+  ts_phone_app *app = add_ping(&b, "again", &b.server_addr, 4 * TS_SEC, 2);
+  TS_CHECK_INT(ts_world_run_until(b.w, 8 * TS_SEC), ==, TS_OK);
+  ts_provider_stats s;
+  ts_provider_get_stats(b.prov, &s);
+  TS_CHECK_INT(s.launches, ==, 2);
+  TS_CHECK_INT(s.handshakes, ==, 2);
+  ts_phone_app_stats st;
+  ts_phone_app_get_stats(app, &st);
+  TS_CHECK_INT(st.received, ==, 2);
+  TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
+  ts_world_destroy(b.w);
+}
+
+/* ---------------------------------------------------------------- (f) */
+
+static void hash_run(bed *b, char out[TS_TRACE_HASH_HEX]) {
+  opts o = {.profile = "ios-18", .ian = true, .with_provider = true, .use_monitor = true,
+            .path = TS_MONITOR_PATH_ENGINE};
+  if (build(b, &o) || ts_provider_start(b->prov, TS_START_APP) ||
+      !add_ping(b, "p", &b->server_addr, TS_SEC, 5)) {
+    strcpy(out, "build failed");
+    return;
+  }
+  ts_world_run_until(b->w, 20 * TS_SEC);
+  ts_trace_hash_hex(ts_world_trace(b->w), out);
+}
+
+TS_TEST(same_seed_same_trace_hash_after_reset) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  char h1[TS_TRACE_HASH_HEX], h2[TS_TRACE_HASH_HEX], h3[TS_TRACE_HASH_HEX];
+  TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 21) == TS_OK);
+  hash_run(&b, h1);
+  TS_CHECK_INT(ts_world_reset(b.w, 21), ==, TS_OK);
+  TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
+  hash_run(&b, h2);
+  TS_CHECK_STR(h1, h2);
+  TS_CHECK_INT(ts_world_reset(b.w, 22), ==, TS_OK);
+  hash_run(&b, h3);
+  TS_CHECK(strcmp(h1, h3) != 0);
+  ts_world_destroy(b.w);
+}
