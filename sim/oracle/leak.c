@@ -19,6 +19,7 @@ static const char *const kind_names[TS_LEAK_KIND_COUNT] = {
     [TS_LEAK_IPV6] = "ipv6",
     [TS_LEAK_PROVIDER_OWN] = "provider-own",
     [TS_LEAK_EXCLUDED_ROUTE] = "excluded-route",
+    [TS_LEAK_NO_TUNNEL_ROUTE] = "no-tunnel-route",
     [TS_LEAK_OTHER] = "other",
 };
 
@@ -83,6 +84,7 @@ static ts_leak_kind mechanism(const ts_ip_info *info, const ts_egress_origin *o,
   if (!tunnel_up(o->status)) return TS_LEAK_RECONNECT_GAP;
   if (info->family == 6 && !o->vpn_routes_ipv6) return TS_LEAK_IPV6;
   if (o->verdict.origin == TS_ROUTE_CONNECTED) return TS_LEAK_LOCAL_NETWORK;
+  if (o->verdict.rule == TS_RULE_SYSTEM_TABLE) return TS_LEAK_NO_TUNNEL_ROUTE;
   return TS_LEAK_OTHER;
 }
 

@@ -38,6 +38,7 @@ typedef enum ts_leak_kind {
   TS_LEAK_IPV6,              /* IPv6 outside a tunnel that carries no IPv6 route */
   TS_LEAK_PROVIDER_OWN,      /* the provider's own non-tunnel traffic */
   TS_LEAK_EXCLUDED_ROUTE,    /* the VPN's own excludedRoutes / enforced exclusions */
+  TS_LEAK_NO_TUNNEL_ROUTE,   /* tunnel up, but its settings route nothing for it (GT-20) */
   TS_LEAK_OTHER,             /* outside the tunnel by a rule not named above */
   TS_LEAK_KIND_COUNT
 } ts_leak_kind;

@@ -15,6 +15,8 @@
 #include "ts_native.h"
 #include "ts_os_profile_load.h"
 #include "ts_phone_apps.h"
+#include "ts_phone_leaks.h"
+#include "ts_wire.h"
 #include "ts_provider.h"
 #include "ts_relay.h"
 #include "tstest.h"
@@ -50,6 +52,8 @@ typedef struct bed {
   ts_provider *prov;
   ts_ipaddr relay_addr, server_addr, gateway, tunnel_addr;
   uint8_t phone_priv[WG_KEY_LEN], relay_pub[WG_KEY_LEN];
+  ts_leak_oracle *oracle;     /* when set, every egress is reported to it too */
+  ts_link_id wifi_link;       /* en0's link: phone is end 1 */
   egress_rec egress[MAX_EGRESS];
   uint32_t egress_count;
   uint32_t monitor_connected, monitor_unreachable;
@@ -83,12 +87,12 @@ static ts_ipprefix pfx(const char *text) {
 
 static void on_egress(void *ctx, int iface, const ts_packet *pkt, const ts_phone_origin *o) {
   bed *b = ctx;
-  (void)iface;
   if (b->egress_count == MAX_EGRESS) return;
   egress_rec *r = &b->egress[b->egress_count++];
   r->t = ts_world_now(b->w);
   if (ts_ip_parse(pkt->data, pkt->len, &r->info) != 0) memset(&r->info, 0, sizeof r->info);
   r->o = *o;
+  if (b->oracle) ts_phone_report_egress(b->ph, b->oracle, iface, pkt, o);
 }
 
 static void on_monitor(void *ctx, ts_monitor *m, const ts_monitor_report *r) {
@@ -184,6 +188,7 @@ static int build(bed *b, const opts *o) {
   if (rc2) return -1;
   lp.delay = L_PHONE_AP;
   if (ts_phone_attach(b->ph, "en0", b->net, b->ap, i_ap_lan, &lp, &l)) return -1;
+  b->wifi_link = l;
   ts_dhcp_lease lease;
   memset(&lease, 0, sizeof lease);
   lease.address = pfx("192.168.1.20/24");
@@ -236,17 +241,6 @@ static int jsonl_count(const char *path, const char *n1, const char *n2, const c
     count++;
   }
   fclose(f);
-  return count;
-}
-
-static int run_tshark(const char *filter, const char *path) {
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "tshark -n -r '%s' -Y '%s' 2>/dev/null | wc -l", path, filter);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  int count = -1;
-  if (fscanf(p, "%d", &count) != 1) count = -1;
-  if (pclose(p) != 0) return -1;
   return count;
 }
 
@@ -314,15 +308,12 @@ TS_TEST(connected_app_ping_goes_through_the_tunnel_and_tshark_decrypts_it) {
   TS_CHECK_INT(jsonl_count(jsonl, "\"if\":\"phone/en0\"", "\"ev\":\"tx\"", NULL), ==,
                jsonl_count(jsonl, "\"if\":\"phone/en0\"", "\"ev\":\"tx\"", "udp 192.168.1.20:"));
 
-  if (system("command -v tshark >/dev/null 2>&1") != 0) {
-    ts_test_fail(__FILE__, __LINE__, "tshark not found: run scripts/deps.sh to install it");
-    return;
-  }
-  int errors = run_tshark("wg.decryption_error || wg.bad_packet_length", pcap);
-  int inner = run_tshark("wg && icmp && ip.dst == 198.51.100.20", pcap);
-  int on_utun = run_tshark("frame.interface_name == \"phone/utun0\" && icmp", pcap);
-  int on_en0 = run_tshark("frame.interface_name == \"phone/en0\" && wg", pcap);
-  int on_relay = run_tshark("frame.interface_name == \"relay/eth0\" && wg", pcap);
+  if (!ts_test_need_tshark(__FILE__, __LINE__)) return;
+  int errors = ts_test_tshark_count(pcap, "wg.decryption_error || wg.bad_packet_length");
+  int inner = ts_test_tshark_count(pcap, "wg && icmp && ip.dst == 198.51.100.20");
+  int on_utun = ts_test_tshark_count(pcap, "frame.interface_name == \"phone/utun0\" && icmp");
+  int on_en0 = ts_test_tshark_count(pcap, "frame.interface_name == \"phone/en0\" && wg");
+  int on_relay = ts_test_tshark_count(pcap, "frame.interface_name == \"relay/eth0\" && wg");
   printf("pcapng %s: %d decryption errors, inner icmp %d, utun0 icmp %d, en0 wg %d, relay wg %d\n",
          pcap, errors, inner, on_utun, on_en0, on_relay);
   TS_CHECK_INT(errors, ==, 0);
@@ -573,6 +564,52 @@ TS_TEST(gt20_error_state_with_routes_blackholes_without_routes_leaks) {
   TS_CHECK_INT(r.received, ==, 2);
   TS_CHECK_INT(r.verdict.kind, ==, TS_VERDICT_PHYSICAL);
   TS_CHECK_INT(r.verdict.rule, ==, TS_RULE_SYSTEM_TABLE);
+}
+
+/* The leak oracle (origin-aware) and the byte-only observer at the access point see
+ * the same packets leave en0 and must agree on how many were tunnel traffic; the
+ * oracle must name the GT-20 leak by its mechanism. */
+TS_TEST(leak_oracle_agrees_with_the_byte_only_observer) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  opts o = {.profile = "ios-18", .ian = false, .with_provider = true,
+            .error_mode = TS_PROVIDER_ERROR_WITHOUT_ROUTES};
+  TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 6) == TS_OK);
+  TS_CHECK_INT(build(&b, &o), ==, 0);
+  TS_CHECK_INT(ts_leak_oracle_create(b.w, &b.oracle), ==, TS_OK);
+  ts_wire_observer *wire;
+  TS_CHECK_INT(ts_wire_observer_create(b.w, b.wifi_link, 1, &wire), ==, TS_OK);
+  ts_relay_endpoint relay = {b.relay_addr, 51820};
+  ts_leak_oracle_add_relay(b.oracle, &relay);
+  ts_wire_observer_add_relay(wire, &relay);
+  /* Before the tunnel: plain, but nobody asked for protection. */
+  TS_CHECK(add_ping(&b, "early", &b.server_addr, 100 * TS_MS, 2) != NULL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 1500 * TS_MS), ==, TS_OK); /* pings at 0.1 s and 1.1 s */
+  TS_CHECK_INT(ts_leak_oracle_count(b.oracle, TS_EGRESS_UNPROTECTED), ==, 2);
+  /* Connected: only the tunnel leaves en0. */
+  TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
+  TS_CHECK(add_ping(&b, "tunnelled", &b.server_addr, 2 * TS_SEC, 3) != NULL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 6 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(ts_leak_oracle_count(b.oracle, TS_EGRESS_LEAK), ==, 0);
+  /* Error state without routes (GT-20): the protected user's pings leak. */
+  TS_CHECK_INT(ts_provider_enter_error_state(b.prov), ==, TS_OK);
+  TS_CHECK(add_ping(&b, "blocked?", &b.server_addr, 7 * TS_SEC, 2) != NULL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 10 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(ts_leak_oracle_count(b.oracle, TS_EGRESS_LEAK), ==, 2);
+  TS_CHECK_INT(ts_leak_oracle_finding_count(b.oracle), ==, 1);
+  const ts_leak_finding *f = ts_leak_oracle_finding(b.oracle, 0);
+  TS_CHECK_STR(ts_leak_kind_name(f->kind), "no-tunnel-route");
+  TS_CHECK_INT(f->packets, ==, 2);
+  TS_CHECK_STR(f->iface, "en0");
+  uint64_t tunnel = ts_leak_oracle_count(b.oracle, TS_EGRESS_TUNNEL);
+  uint64_t other = ts_leak_oracle_count(b.oracle, TS_EGRESS_EXEMPT) +
+                   ts_leak_oracle_count(b.oracle, TS_EGRESS_UNPROTECTED) +
+                   ts_leak_oracle_count(b.oracle, TS_EGRESS_LEAK);
+  TS_CHECK(tunnel > 0);
+  TS_CHECK_INT(ts_wire_observer_count(wire, TS_WIRE_TUNNEL), ==, tunnel);
+  TS_CHECK_INT(ts_wire_observer_count(wire, TS_WIRE_CLEAR) + ts_wire_observer_count(wire, TS_WIRE_CONTROL),
+               ==, other);
+  finish(&b);
 }
 
 TS_TEST(stop_and_restart_launches_a_new_provider_process) {
