@@ -179,8 +179,7 @@ uint16_t ts_checksum_finish(uint32_t sum) {
   return (uint16_t)~sum;
 }
 
-/* Writes the IP header for `l4_len` bytes of payload and returns its size. */
-static uint32_t write_ip_header(uint8_t *out, const ts_ipaddr *src, const ts_ipaddr *dst, uint8_t proto,
+uint32_t ts_ip_write_header(uint8_t *out, const ts_ipaddr *src, const ts_ipaddr *dst, uint8_t proto,
                                 uint32_t l4_len) {
   if (src->family == 4) {
     memset(out, 0, TS_IPV4_HEADER);
@@ -204,7 +203,7 @@ static uint32_t write_ip_header(uint8_t *out, const ts_ipaddr *src, const ts_ipa
   return TS_IPV6_HEADER;
 }
 
-static uint32_t pseudo_header_sum(const ts_ipaddr *src, const ts_ipaddr *dst, uint8_t proto,
+uint32_t ts_ip_pseudo_header_sum(const ts_ipaddr *src, const ts_ipaddr *dst, uint8_t proto,
                                   uint32_t l4_len) {
   size_t n = addr_len(src->family);
   uint32_t sum = ts_checksum_add(0, src->bytes, n);
@@ -222,14 +221,14 @@ uint32_t ts_ip_build_udp(uint8_t *out, uint32_t cap, const ts_ipaddr *src, const
                          uint16_t sport, uint16_t dport, const uint8_t *payload, uint32_t len) {
   uint32_t l4_len = TS_UDP_HEADER + len;
   if (!fits(src, dst, l4_len, cap)) return 0;
-  uint32_t h = write_ip_header(out, src, dst, TS_IPPROTO_UDP, l4_len);
+  uint32_t h = ts_ip_write_header(out, src, dst, TS_IPPROTO_UDP, l4_len);
   uint8_t *u = out + h;
   wr16(u, sport);
   wr16(u + 2, dport);
   wr16(u + 4, (uint16_t)l4_len);
   wr16(u + 6, 0);
   if (len) memcpy(u + TS_UDP_HEADER, payload, len);
-  uint16_t c = ts_checksum_finish(ts_checksum_add(pseudo_header_sum(src, dst, TS_IPPROTO_UDP, l4_len),
+  uint16_t c = ts_checksum_finish(ts_checksum_add(ts_ip_pseudo_header_sum(src, dst, TS_IPPROTO_UDP, l4_len),
                                                   u, l4_len));
   wr16(u + 6, c ? c : 0xffff);
   return h + l4_len;
@@ -242,7 +241,7 @@ uint32_t ts_ip_build_echo(uint8_t *out, uint32_t cap, const ts_ipaddr *src, cons
   if (!fits(src, dst, l4_len, cap)) return 0;
   bool v6 = src->family == 6;
   uint8_t proto = v6 ? TS_IPPROTO_ICMPV6 : TS_IPPROTO_ICMP;
-  uint32_t h = write_ip_header(out, src, dst, proto, l4_len);
+  uint32_t h = ts_ip_write_header(out, src, dst, proto, l4_len);
   uint8_t *m = out + h;
   m[0] = v6 ? (reply ? ICMP6_ECHO_REPLY : ICMP6_ECHO_REQUEST)
             : (reply ? ICMP4_ECHO_REPLY : ICMP4_ECHO_REQUEST);
@@ -251,7 +250,7 @@ uint32_t ts_ip_build_echo(uint8_t *out, uint32_t cap, const ts_ipaddr *src, cons
   wr16(m + 4, id);
   wr16(m + 6, seq);
   if (len) memcpy(m + TS_ICMP_ECHO_HEADER, payload, len);
-  uint32_t sum = v6 ? pseudo_header_sum(src, dst, proto, l4_len) : 0;
+  uint32_t sum = v6 ? ts_ip_pseudo_header_sum(src, dst, proto, l4_len) : 0;
   wr16(m + 2, ts_checksum_finish(ts_checksum_add(sum, m, l4_len)));
   return h + l4_len;
 }

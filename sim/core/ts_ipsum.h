@@ -56,6 +56,14 @@ void ts_ipsum_describe(const uint8_t *p, uint32_t len, char *buf, size_t n);
 uint16_t ts_checksum_finish(uint32_t sum);
 uint32_t ts_checksum_add(uint32_t sum, const uint8_t *p, size_t len);
 
+/* The IPv4 (with its checksum; DF set, TTL 64) or IPv6 header for `l4_len` bytes of
+ * `proto` payload; returns the header's size. The families of src and dst match. */
+uint32_t ts_ip_write_header(uint8_t *out, const ts_ipaddr *src, const ts_ipaddr *dst, uint8_t proto,
+                            uint32_t l4_len);
+/* The checksum sum over the pseudo-header of UDP, TCP and ICMPv6 (RFC 768, 9293, 8200). */
+uint32_t ts_ip_pseudo_header_sum(const ts_ipaddr *src, const ts_ipaddr *dst, uint8_t proto,
+                                 uint32_t l4_len);
+
 /* Builders write a complete packet into `out` (room for `cap` bytes) and return its
  * length, or 0 if it does not fit or the addresses' families differ. */
 uint32_t ts_ip_build_udp(uint8_t *out, uint32_t cap, const ts_ipaddr *src, const ts_ipaddr *dst,

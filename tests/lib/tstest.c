@@ -39,8 +39,13 @@ void ts_test_fail(const char *file, int line, const char *fmt, ...) {
 int ts_test_failed_now(void) { return current_failed; }
 
 int ts_test_tshark_count(const char *path, const char *filter) {
+  return ts_test_tshark_count_with(path, "", filter);
+}
+
+int ts_test_tshark_count_with(const char *path, const char *options, const char *filter) {
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "tshark -n -r '%s' -Y '%s' 2>/dev/null | wc -l", path, filter);
+  snprintf(cmd, sizeof cmd, "tshark -n %s -r '%s' -Y '%s' 2>/dev/null | wc -l", options, path,
+           filter);
   FILE *p = popen(cmd, "r");
   if (!p) return -1;
   int count = -1;

@@ -18,6 +18,8 @@ int ts_test_main(int argc, char **argv);
 /* Frames of the capture at `path` that match the display filter, as tshark counts
  * them (-1 if tshark could not run). */
 int ts_test_tshark_count(const char *path, const char *filter);
+/* The same with extra tshark options, e.g. "-o tcp.check_checksum:TRUE". */
+int ts_test_tshark_count_with(const char *path, const char *options, const char *filter);
 /* True when tshark is installed; otherwise fails the current case with a message
  * that says how to install it. */
 int ts_test_need_tshark(const char *file, int line);
