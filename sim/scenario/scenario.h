@@ -53,10 +53,20 @@ typedef struct ts_scenario_iface {
   ts_srcpos pos;
 } ts_scenario_iface;
 
+/* A static route of a node: packets to `to` leave through one of its interfaces. */
+typedef struct ts_scenario_route {
+  ts_ipprefix to;
+  size_t iface;          /* index into the node's interfaces */
+  ts_srcpos pos;
+} ts_scenario_route;
+
 typedef struct ts_scenario_node {
   char name[TS_SCENARIO_NAME_MAX];
   ts_scenario_iface *interfaces;
   size_t interface_count;
+  bool forwarding;       /* a router: forwards packets not addressed to it; default false */
+  ts_scenario_route *routes; /* in file order */
+  size_t route_count;
   ts_srcpos pos;
 } ts_scenario_node;
 
@@ -67,7 +77,11 @@ typedef struct ts_scenario_endpoint {
 
 typedef struct ts_scenario_link {
   char name[TS_SCENARIO_NAME_MAX];
+  /* to_phone: written with one endpoint, end 1 is the phone's Wi-Fi or cellular
+   * interface (ts_scenario_phone.ifaces[].link names this link) and endpoints[1]
+   * is {TS_SCENARIO_NONE, TS_SCENARIO_NONE}. */
   ts_scenario_endpoint endpoints[2];
+  bool to_phone;
   ts_time delay;         /* one-way, 0..1h */
   ts_time jitter;        /* 0..delay */
   double loss;           /* probability 0..1 */
@@ -99,16 +113,284 @@ typedef struct ts_scenario_app {
   ts_srcpos pos;
 } ts_scenario_app;
 
+/* ------------------------------------------------------------ world services */
+
+/* Longest DNS name in text form (RFC 1035: 253 characters) including its NUL. */
+#define TS_SCENARIO_DNS_NAME_MAX 254
+#define TS_SCENARIO_DHCP_MAX_DNS 4      /* = TS_DHCP_MAX_ADDRS */
+#define TS_SCENARIO_DHCP_MAX_ROUTES 16  /* = TS_DHCP_MAX_ROUTES */
+/* Largest DHCP lease: 0xfffffffe s (0xffffffff means infinite on the wire). */
+#define TS_SCENARIO_DHCP_MAX_LEASE ((ts_time)0xfffffffeLL * TS_SEC)
+
+/* A WireGuard relay (sim/net/ts_relay.h) on a node: the engine as responder. */
+typedef struct ts_scenario_relay {
+  char name[TS_SCENARIO_NAME_MAX];
+  size_t node;            /* index into ts_scenario.nodes; at most one relay per (node, port) */
+  uint16_t port;          /* UDP port, default 51820 */
+  ts_ipaddr gateway;      /* in-tunnel gateway answering ICMP, default 10.64.0.1 */
+  char hostname[TS_SCENARIO_DNS_NAME_MAX]; /* DNS name the provider resolves; "" = none */
+  ts_srcpos pos;
+} ts_scenario_relay;
+
+typedef struct ts_scenario_dhcp_route { /* option 121 */
+  ts_ipprefix to;         /* IPv4 prefix */
+  ts_ipaddr via;          /* IPv4 router */
+} ts_scenario_dhcp_route;
+
+/* A DHCP server (sim/net/ts_dhcp.h) serving one interface of a node. IPv4 only. */
+typedef struct ts_scenario_dhcp_server {
+  size_t node, iface;     /* indices; one server per interface */
+  ts_ipaddr pool_first, pool_last; /* inclusive, first <= last */
+  uint8_t prefix_len;     /* 0..32, default 24 */
+  bool has_router;
+  ts_ipaddr router;       /* option 3 (absent: not sent) */
+  ts_ipaddr dns[TS_SCENARIO_DHCP_MAX_DNS]; /* option 6 */
+  size_t dns_count;
+  ts_time lease;          /* whole seconds, 1s..TS_SCENARIO_DHCP_MAX_LEASE, default 1h */
+  ts_scenario_dhcp_route routes[TS_SCENARIO_DHCP_MAX_ROUTES];
+  size_t route_count;
+  ts_srcpos pos;
+} ts_scenario_dhcp_server;
+
+/* One name -> address answer. Names are stored as written (compared without case). */
+typedef struct ts_scenario_dns_entry {
+  char name[TS_SCENARIO_DNS_NAME_MAX];
+  ts_ipaddr addr;         /* A (family 4) or AAAA (family 6) */
+} ts_scenario_dns_entry;
+
+/* A DNS server (sim/net/ts_dns.h) on a node. Entries of one name are consecutive,
+ * in file order. */
+typedef struct ts_scenario_dns_server {
+  size_t node;            /* index; one server per node */
+  ts_time ttl;            /* whole seconds, 0..68 years, default 60s */
+  ts_scenario_dns_entry *records;  /* ts_dns_server_add */
+  size_t record_count;
+  ts_scenario_dns_entry *spoofs;   /* ts_dns_server_spoof */
+  size_t spoof_count;
+  ts_srcpos pos;
+} ts_scenario_dns_server;
+
+/* ------------------------------------------------------------ the phone */
+
+typedef enum ts_scenario_phone_if {
+  TS_SCENARIO_WIFI = 0,   /* en0 */
+  TS_SCENARIO_CELLULAR,   /* pdp_ip0 */
+  TS_SCENARIO_PHONE_IF_COUNT
+} ts_scenario_phone_if;
+
+#define TS_SCENARIO_IFACE_MAX_DNS 4
+
+typedef struct ts_scenario_phone_iface {
+  bool configured;        /* the section was written */
+  size_t link;            /* a link with to_phone set */
+  bool dhcp;              /* Wi-Fi only: address from a DHCP server on the link's end 0 */
+  bool has_address;       /* exactly one of dhcp / has_address */
+  ts_ipprefix address;
+  bool has_router;        /* static only: the default gateway */
+  ts_ipaddr router;
+  ts_ipaddr dns[TS_SCENARIO_IFACE_MAX_DNS]; /* static only */
+  size_t dns_count;
+  ts_srcpos pos;
+} ts_scenario_phone_iface;
+
+/* NEVPNProtocol flags, in the order of sim/os's ts_vpn_flag (names differ: the
+ * scenario uses kebab-case, ts_scenario_flag_apple_name gives Apple's). */
+typedef enum ts_scenario_flag {
+  TS_SCENARIO_FLAG_INCLUDE_ALL_NETWORKS = 0,
+  TS_SCENARIO_FLAG_EXCLUDE_LOCAL_NETWORKS,
+  TS_SCENARIO_FLAG_EXCLUDE_CELLULAR_SERVICES,
+  TS_SCENARIO_FLAG_EXCLUDE_APNS,
+  TS_SCENARIO_FLAG_EXCLUDE_DEVICE_COMMUNICATION,
+  TS_SCENARIO_FLAG_ENFORCE_ROUTES,
+  TS_SCENARIO_FLAG_DISCONNECT_ON_SLEEP,
+  TS_SCENARIO_FLAG_COUNT
+} ts_scenario_flag;
+
+/* Value of a flag: left to the OS profile's default, or set. */
+typedef enum ts_scenario_tristate {
+  TS_SCENARIO_DEFAULT = -1,
+  TS_SCENARIO_FALSE = 0,
+  TS_SCENARIO_TRUE = 1
+} ts_scenario_tristate;
+
+/* The tunnel monitor's ping path (sim/devices ts_monitor_path, same order). */
+typedef enum ts_scenario_monitor_path {
+  TS_SCENARIO_MONITOR_BSD_UTUN = 0,       /* BSD ICMP socket with IP_BOUND_IF utun */
+  TS_SCENARIO_MONITOR_NWCONNECTION_VIRTUAL, /* NWConnection requiredInterface=virtualInterface */
+  TS_SCENARIO_MONITOR_ENGINE_DIRECT,      /* hand-built packets handed to the engine */
+  TS_SCENARIO_MONITOR_PATH_COUNT
+} ts_scenario_monitor_path;
+
+/* Defaults: ios-model.md §2.5 (Mullvad TunnelMonitorTimings). */
+typedef struct ts_scenario_monitor {
+  bool configured;        /* absent: no monitor */
+  ts_scenario_monitor_path path;
+  ts_ipaddr target;       /* default: the relay's gateway */
+  uint32_t size;          /* echo payload bytes 0..1024, default 16 */
+  ts_time check_interval;            /* 1s */
+  ts_time ping_delay;                /* 3s */
+  ts_time establish_timeout;         /* 4s */
+  uint32_t establish_timeout_multiplier; /* 2 (1..16) */
+  ts_time ping_timeout;              /* 15s, >= establish_timeout */
+  ts_time heartbeat_interval;        /* 10s */
+  ts_time heartbeat_reply_timeout;   /* 3s */
+  ts_srcpos pos;
+} ts_scenario_monitor;
+
+/* sim/devices ts_provider_error_mode, same order. */
+typedef enum ts_scenario_error_state {
+  TS_SCENARIO_ERROR_WITH_ROUTES = 0,   /* Mullvad since PR #5477: traffic captured, dropped */
+  TS_SCENARIO_ERROR_WITHOUT_ROUTES,    /* peerless settings: no routes */
+  TS_SCENARIO_ERROR_STATE_COUNT
+} ts_scenario_error_state;
+
+/* sim/devices ts_provider_completion, same order. */
+typedef enum ts_scenario_completion {
+  TS_SCENARIO_COMPLETE_AFTER_SETTINGS = 0,
+  TS_SCENARIO_COMPLETE_AFTER_HANDSHAKE,
+  TS_SCENARIO_COMPLETE_AFTER_MONITOR,
+  TS_SCENARIO_COMPLETION_COUNT
+} ts_scenario_completion;
+
+/* sim/devices ts_provider_on_loss, same order. */
+typedef enum ts_scenario_on_loss {
+  TS_SCENARIO_LOSS_IGNORE = 0,
+  TS_SCENARIO_LOSS_REHANDSHAKE,
+  TS_SCENARIO_LOSS_REASSERT,
+  TS_SCENARIO_ON_LOSS_COUNT
+} ts_scenario_on_loss;
+
+#define TS_SCENARIO_VPN_MAX_ADDRESSES 4   /* = TS_VPN_MAX_ADDRESSES */
+#define TS_SCENARIO_VPN_MAX_ROUTES 64     /* = TS_VPN_MAX_ROUTES */
+#define TS_SCENARIO_VPN_MAX_DNS 8         /* = TS_VPN_MAX_DNS */
+
+/* The VPN configuration, its provider and tunnel settings. */
+typedef struct ts_scenario_vpn {
+  bool configured;        /* absent: no VPN on the phone */
+  bool enabled;           /* the configuration's isEnabled, default true */
+  ts_scenario_tristate flags[TS_SCENARIO_FLAG_COUNT]; /* default: the profile's */
+  size_t relay;           /* index into ts_scenario.relays */
+  ts_ipprefix tunnel_addresses[TS_SCENARIO_VPN_MAX_ADDRESSES]; /* default 10.64.0.2/32 */
+  size_t tunnel_address_count;
+  ts_ipprefix included_routes[TS_SCENARIO_VPN_MAX_ROUTES]; /* default 0.0.0.0/0, ::/0 */
+  size_t included_route_count;
+  ts_ipprefix excluded_routes[TS_SCENARIO_VPN_MAX_ROUTES]; /* default none */
+  size_t excluded_route_count;
+  ts_ipaddr dns[TS_SCENARIO_VPN_MAX_DNS]; /* default: the relay's gateway */
+  size_t dns_count;
+  bool on_demand;         /* isOnDemandEnabled with one Connect(any) rule; default false */
+  bool has_connect_at;
+  ts_time connect_at;     /* when the user starts the VPN; absent: not started by the scenario */
+  ts_scenario_error_state error_state; /* default with-routes */
+  ts_scenario_completion completion;   /* default after-settings */
+  ts_time settings_delay;              /* default 0s */
+  uint16_t persistent_keepalive;       /* seconds, 0 = off (default) */
+  ts_scenario_on_loss on_loss;         /* default ignore */
+  ts_scenario_monitor monitor;
+  ts_srcpos pos;
+} ts_scenario_vpn;
+
+typedef enum ts_scenario_phone_app_type {
+  TS_SCENARIO_PHONE_PING = 0,  /* ICMP echo */
+  TS_SCENARIO_PHONE_UDP,       /* UDP request/response */
+  TS_SCENARIO_PHONE_DNS,       /* DNS lookups of a name */
+  TS_SCENARIO_PHONE_TCP,       /* TCP connections */
+  TS_SCENARIO_PHONE_APP_TYPE_COUNT
+} ts_scenario_phone_app_type;
+
+typedef enum ts_scenario_api {
+  TS_SCENARIO_API_BSD = 0,
+  TS_SCENARIO_API_NWCONNECTION,
+  TS_SCENARIO_API_NWTCPCONNECTION, /* tcp only */
+  TS_SCENARIO_API_COUNT
+} ts_scenario_api;
+
+typedef enum ts_scenario_scope {
+  TS_SCENARIO_SCOPE_NONE = 0,
+  TS_SCENARIO_SCOPE_WIFI,              /* IP_BOUND_IF / requiredInterface en0 */
+  TS_SCENARIO_SCOPE_CELLULAR,          /* pdp_ip0 */
+  TS_SCENARIO_SCOPE_VIRTUAL_INTERFACE, /* utun (needs a VPN) */
+  TS_SCENARIO_SCOPE_COUNT
+} ts_scenario_scope;
+
+/* A traffic class index, in the order of sim/os's ts_traffic_class
+ * (ts_scenario_traffic_class_name gives the same names as ts_traffic_class_name). */
+#define TS_SCENARIO_TRAFFIC_CLASS_COUNT 10
+
+typedef struct ts_scenario_phone_app {
+  char name[TS_SCENARIO_NAME_MAX]; /* unique among all apps (node apps included) */
+  ts_scenario_phone_app_type type;
+  int traffic_class;      /* default 0 = "app" */
+  ts_scenario_api api;    /* default bsd */
+  ts_scenario_scope scope;/* default none */
+  bool has_target;        /* ping, udp, tcp */
+  ts_ipaddr target;
+  char target_name[TS_SCENARIO_DNS_NAME_MAX]; /* dns: the name looked up; "" otherwise */
+  uint16_t port;          /* udp default 7, tcp default 80; 0 for ping and dns */
+  ts_time start;          /* default 0s */
+  ts_time interval;       /* > 0, default 1s */
+  uint32_t count;         /* 1..1000000, default 1 */
+  uint32_t size;          /* payload bytes 0..1024 (ping, udp, tcp), default 56; 0 for dns */
+  bool long_lived;        /* tcp: one connection kept open for every send; default false */
+  ts_srcpos pos;
+} ts_scenario_phone_app;
+
+typedef struct ts_scenario_phone {
+  char name[TS_SCENARIO_NAME_MAX]; /* default "phone"; distinct from node names */
+  char os[TS_SCENARIO_NAME_MAX];   /* OS profile name (models/os/<os>.yaml); "" = run default */
+  ts_scenario_phone_iface ifaces[TS_SCENARIO_PHONE_IF_COUNT];
+  ts_scenario_phone_if primary;    /* default: wifi when configured, else cellular */
+  ts_scenario_vpn vpn;
+  ts_scenario_phone_app *apps;
+  size_t app_count;
+  ts_srcpos pos;
+} ts_scenario_phone;
+
+/* ------------------------------------------------------------ timeline */
+
 typedef enum ts_timeline_action {
   TS_ACTION_LINK_DOWN = 0,
   TS_ACTION_LINK_UP,
+  TS_ACTION_VPN_CONNECT,      /* cause */
+  TS_ACTION_VPN_DISCONNECT,   /* reason */
+  TS_ACTION_VPN_ERROR,        /* the provider enters its error (blocked) state */
+  TS_ACTION_PROVIDER_CRASH,   /* the provider process dies without stopTunnel */
+  TS_ACTION_WIFI_DOWN,
+  TS_ACTION_WIFI_UP,
+  TS_ACTION_CELLULAR_DOWN,
+  TS_ACTION_CELLULAR_UP,
+  TS_ACTION_SWITCH_PRIMARY,   /* to */
+  TS_ACTION_REASSERT,         /* duration */
+  TS_ACTION_SET_FLAG,         /* flag, value, reconnect */
   TS_ACTION_COUNT
 } ts_timeline_action;
+
+typedef enum ts_scenario_start_cause { /* sim/os ts_vpn_start_cause, same order */
+  TS_SCENARIO_START_USER = 0,
+  TS_SCENARIO_START_APP,
+  TS_SCENARIO_START_ON_DEMAND,
+  TS_SCENARIO_START_CAUSE_COUNT
+} ts_scenario_start_cause;
+
+typedef enum ts_scenario_stop_reason { /* maps to sim/os ts_vpn_stop_reason by name */
+  TS_SCENARIO_STOP_USER = 0,          /* userInitiated */
+  TS_SCENARIO_STOP_PROVIDER_FAILED,   /* providerFailed */
+  TS_SCENARIO_STOP_NO_NETWORK,        /* noNetworkAvailable */
+  TS_SCENARIO_STOP_APP_UPDATE,        /* appUpdate */
+  TS_SCENARIO_STOP_REASON_COUNT
+} ts_scenario_stop_reason;
 
 typedef struct ts_timeline_event {
   ts_time at;
   ts_timeline_action action;
-  size_t link;        /* index into ts_scenario.links (link-down, link-up) */
+  size_t link;        /* index into ts_scenario.links (link-down, link-up), else NONE */
+  ts_scenario_start_cause cause;   /* vpn-connect, default user */
+  ts_scenario_stop_reason reason;  /* vpn-disconnect, default user */
+  ts_scenario_phone_if to;         /* switch-primary */
+  ts_time duration;                /* reassert: reasserting for this long, default 0s */
+  ts_scenario_flag flag;           /* set-flag */
+  bool value;                      /* set-flag */
+  bool reconnect;                  /* set-flag: hard reconnect (stop, wait, start), default true */
   ts_srcpos pos;
 } ts_timeline_event;
 
@@ -128,6 +410,14 @@ typedef struct ts_scenario {
   size_t app_count;
   ts_timeline_event *timeline;     /* in file order */
   size_t timeline_count;
+  ts_scenario_relay *relays;
+  size_t relay_count;
+  ts_scenario_dhcp_server *dhcp_servers;
+  size_t dhcp_server_count;
+  ts_scenario_dns_server *dns_servers;
+  size_t dns_server_count;
+  bool has_phone;
+  ts_scenario_phone phone;         /* when has_phone */
   char source[256];                /* file name as given to the loader */
 } ts_scenario;
 
@@ -152,10 +442,27 @@ int ts_scenario_write(const ts_scenario *s, FILE *f);
 size_t ts_scenario_find_node(const ts_scenario *s, const char *name);
 size_t ts_scenario_find_link(const ts_scenario *s, const char *name);
 size_t ts_scenario_find_app(const ts_scenario *s, const char *name);
+size_t ts_scenario_find_relay(const ts_scenario *s, const char *name);
+size_t ts_scenario_find_phone_app(const ts_scenario *s, const char *name);
 
 /* Names as written in files ("ping", "link-down"); NULL when out of range. */
 const char *ts_scenario_app_type_name(int type);
 const char *ts_scenario_action_name(int action);
+/* Names of the new vocabularies as written in files; NULL when out of range. */
+const char *ts_scenario_flag_name(int flag);          /* "include-all-networks" */
+const char *ts_scenario_flag_apple_name(int flag);    /* "includeAllNetworks" (ts_vpn_flag_find) */
+const char *ts_scenario_traffic_class_name(int cls);  /* "app", "apns" (ts_traffic_class_find) */
+const char *ts_scenario_phone_app_type_name(int type);/* "ping", "udp", "dns", "tcp" */
+const char *ts_scenario_api_name(int api);            /* "bsd", "nwconnection", "nwtcpconnection" */
+const char *ts_scenario_scope_name(int scope);        /* "none", "wifi", ... */
+const char *ts_scenario_phone_if_name(int iface);     /* "wifi", "cellular" */
+const char *ts_scenario_monitor_path_name(int path);  /* "bsd-utun", ... */
+const char *ts_scenario_error_state_name(int mode);   /* "with-routes", "without-routes" */
+const char *ts_scenario_completion_name(int c);       /* "after-settings", ... */
+const char *ts_scenario_on_loss_name(int l);          /* "ignore", "rehandshake", "reassert" */
+const char *ts_scenario_start_cause_name(int c);      /* "user", "app", "on-demand" */
+const char *ts_scenario_stop_reason_name(int r);      /* "user", "provider-failed", ... */
+const char *ts_scenario_stop_reason_apple_name(int r);/* "userInitiated", ... */
 
 /* Parses a duration such as "250us", "1.5s" or "2m" (units ns, us, ms, s, m, h) exactly
  * to nanoseconds: for command-line options that take durations. Returns 0,

@@ -20,603 +20,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "scenario.h"
-#include "scenario_strmap.h"
-#include "scenario_values.h"
-#include "scenario_yaml.h"
+#include "scenario_schema.h"
 
-/* Upper bound on values visited. Aliases can make a small file describe a huge
- * scenario ("billion laughs"); a hand-written scenario is far below this. */
-#define VISIT_BUDGET 1000000u
-#define MAX_KEYS 32
-#define VARIANT_ALL (~0u)
 #define MAX_LINK_DELAY (3600 * TS_SEC)
-#define KEY_COUNT(table) (sizeof(table) / sizeof *(table))
-/* A mapping remembers its keys by table row, in arrays of MAX_KEYS. */
-#define CHECK_TABLE_SIZE(table) \
-  _Static_assert(KEY_COUNT(table) <= MAX_KEYS, #table " has more rows than MAX_KEYS")
-
-typedef struct loader {
-  const char *file;
-  ts_diag *diag;
-  ts_scenario *s;
-  ts_strmap node_names, link_names, app_names;
-  ts_strmap iface_names;   /* of the node being loaded */
-  size_t budget;
-} loader;
-
-typedef struct key_spec key_spec;
-typedef struct mapping mapping;
-typedef int (*value_parser)(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                            void *obj);
-
-struct key_spec {
-  const char *key;
-  value_parser parse;
-  size_t offset;           /* field of the object the parser writes */
-  int64_t min, max;        /* range for numbers and durations */
-  const char *example;     /* a valid entry, quoted in messages */
-  unsigned required_for;   /* variants needing the key (VARIANT_ALL: always; 0: never) */
-  unsigned allowed_for;    /* variants accepting the key (VARIANT_ALL: all) */
-};
-
-/* One mapping being checked against its table. */
-struct mapping {
-  const char *what;                 /* "link"; NULL for the top level */
-  char where[64];                   /* "in link", "at the top level": for key messages */
-  char label[128];                  /* "in link #2", then "in link 'ab'" once named */
-  const tsy_node *node;
-  const key_spec *specs;
-  size_t spec_count;
-  const tsy_node *keys[MAX_KEYS];   /* by spec row; NULL when absent */
-  const tsy_node *values[MAX_KEYS];
-  unsigned variant;                 /* bit of the app type / action; 0 while unknown */
-  const char *variant_name;         /* "ping", for messages */
-};
-
-/* ------------------------------------------------------------------ messages */
-
-static int fail(loader *L, const tsy_node *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(loader *L, const tsy_node *at, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  tsy_diag_vset(L->diag, L->file, at ? at->line : 1, at ? at->col : 1, fmt, ap);
-  va_end(ap);
-  return TS_EPARSE;
-}
-
-static int out_of_memory(loader *L, const tsy_node *at) {
-  fail(L, at, "out of memory while loading the scenario");
-  return TS_ENOMEM;
-}
-
-static bool is_null(const tsy_node *n) {
-  if (n->kind != TSY_SCALAR || !n->plain) return false;
-  return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
-         strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
-}
-
-/* Quotes user text for a message: at most 40 bytes, control bytes escaped, never
- * cutting a UTF-8 character in half. */
-static const char *quote(const char *text, size_t len, char *buf, size_t size) {
-  size_t out = 0, limit = 40;
-  buf[out++] = '\'';
-  size_t i = 0;
-  for (; i < len && i < limit && out + 6 < size; i++) {
-    unsigned char c = (unsigned char)text[i];
-    if (c < 0x20 || c == 0x7f) out += (size_t)snprintf(buf + out, size - out, "\\x%02x", c);
-    else buf[out++] = (char)c;
-  }
-  if (i < len) {
-    while (out > 1 && ((unsigned char)buf[out - 1] & 0xc0) == 0x80) out--;
-    if (out > 1 && ((unsigned char)buf[out - 1] & 0x80)) out--;
-    memcpy(buf + out, "...", 3);
-    out += 3;
-  }
-  buf[out++] = '\'';
-  buf[out] = '\0';
-  return buf;
-}
-
-/* "a sequence", "an empty value", "'abc'": what the user wrote, for "found ..." */
-static const char *describe(const tsy_node *n, char *buf, size_t size) {
-  if (n->kind == TSY_MAPPING) return "a mapping";
-  if (n->kind == TSY_SEQUENCE) return "a sequence";
-  if (is_null(n)) return "an empty value";
-  return quote(n->text, n->len, buf, size);
-}
-
-#define FOUND_BUF 200
-
-static int fail_found(loader *L, const tsy_node *n, const char *expected) {
-  char buf[FOUND_BUF];
-  return fail(L, n, "found %s, expected %s", describe(n, buf, sizeof buf), expected);
-}
-
-/* Optimal string alignment distance (Levenshtein plus adjacent transpositions), so
- * that 'dealy' is one step from 'delay'. Case-insensitive. */
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return SIZE_MAX;
-  size_t d[65][65];
-  for (size_t i = 0; i <= la; i++) d[i][0] = i;
-  for (size_t j = 0; j <= lb; j++) d[0][j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    for (size_t j = 1; j <= lb; j++) {
-      size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-      size_t best = d[i - 1][j] + 1;
-      if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
-      if (d[i - 1][j - 1] + cost < best) best = d[i - 1][j - 1] + cost;
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-          d[i - 2][j - 2] + 1 < best)
-        best = d[i - 2][j - 2] + 1;
-      d[i][j] = best;
-    }
-  }
-  return d[la][lb];
-}
-
-/* Candidates come from different arrays; a callback names the i-th. */
-typedef const char *(*name_at_fn)(const loader *L, const void *ctx, size_t i);
-
-/* Writes " (did you mean 'x'?)" into buf when one candidate is close, else "". */
-static const char *did_you_mean(const loader *L, const char *word, name_at_fn name_at,
-                                const void *ctx, size_t count, char *buf, size_t size) {
-  size_t len = strlen(word), threshold = len <= 4 ? 1 : 2;
-  size_t best_distance = SIZE_MAX;
-  const char *best = NULL;
-  for (size_t i = 0; i < count; i++) {
-    const char *candidate = name_at(L, ctx, i);
-    size_t d = edit_distance(word, candidate);
-    if (d < best_distance) { best_distance = d; best = candidate; }
-  }
-  buf[0] = '\0';
-  if (best && best_distance > 0 && best_distance <= threshold)
-    snprintf(buf, size, " (did you mean '%s'?)", best);
-  return buf;
-}
-
-/* "a, b, c" with at most `limit` names, then ", ...". */
-static const char *name_list(const loader *L, name_at_fn name_at, const void *ctx, size_t count,
-                             size_t limit, char *buf, size_t size) {
-  size_t out = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; i < count && out + 1 < size; i++) {
-    const char *sep = i ? ", " : "";
-    if (i == limit) {
-      snprintf(buf + out, size - out, ", ...");
-      break;
-    }
-    int n = snprintf(buf + out, size - out, "%s%s", sep, name_at(L, ctx, i));
-    if (n < 0 || (size_t)n >= size - out) break;
-    out += (size_t)n;
-  }
-  return buf;
-}
-
-static const char *spec_key_at(const loader *L, const void *ctx, size_t i) {
-  (void)L;
-  return ((const key_spec *)ctx)[i].key;
-}
-static const char *node_name_at(const loader *L, const void *ctx, size_t i) {
-  (void)ctx;
-  return L->s->nodes[i].name;
-}
-static const char *iface_name_at(const loader *L, const void *ctx, size_t i) {
-  (void)L;
-  return ((const ts_scenario_node *)ctx)->interfaces[i].name;
-}
-static const char *link_name_at(const loader *L, const void *ctx, size_t i) {
-  (void)ctx;
-  return L->s->links[i].name;
-}
-
-/* ------------------------------------------------------------ node access */
-
-/* Every value goes through here: follows aliases, refuses tags, and spends the
- * visit budget. *out is the node to read. */
-static int visit(loader *L, const tsy_node *n, const tsy_node **out) {
-  *out = n;
-  if (L->budget == 0) {
-    return fail(L, n, "found more than %u values (after expanding aliases), expected a "
-                      "scenario of reasonable size",
-                VISIT_BUDGET);
-  }
-  L->budget--;
-  const tsy_node *resolved = n->kind == TSY_ALIAS ? n->target : n;
-  if (resolved->tag) {
-    char buf[FOUND_BUF];
-    tsy_node at = {.line = resolved->tag_line, .col = resolved->tag_col};
-    return fail(L, &at, "found tag %s, expected a value without a tag",
-                quote(resolved->tag, strlen(resolved->tag), buf, sizeof buf));
-  }
-  *out = resolved;
-  return 0;
-}
-
-/* The text of a scalar value, or an error "found ..., expected <expected>". */
-static int scalar_text(loader *L, const tsy_node *value, const char *expected, const char **text,
-                       const tsy_node **at) {
-  const tsy_node *n;
-  int rc = visit(L, value, &n);
-  if (rc) return rc;
-  if (n->kind != TSY_SCALAR || is_null(n)) return fail_found(L, n, expected);
-  if (strlen(n->text) != n->len) {
-    return fail(L, n, "found a string containing a NUL character, expected %s", expected);
-  }
-  *text = n->text;
-  *at = n;
-  return 0;
-}
-
-/* A sequence value; an empty value counts as an empty sequence when allow_empty. */
-static int sequence_value(loader *L, const tsy_node *value, const char *expected,
-                          bool allow_empty, const tsy_node **seq) {
-  const tsy_node *n;
-  int rc = visit(L, value, &n);
-  if (rc) return rc;
-  if (allow_empty && is_null(n)) {
-    *seq = NULL;
-    return 0;
-  }
-  if (n->kind != TSY_SEQUENCE) return fail_found(L, n, expected);
-  if (!allow_empty && n->count == 0) return fail(L, n, "found an empty sequence, expected %s", expected);
-  *seq = n;
-  return 0;
-}
-
-static void *field(void *obj, const key_spec *spec) { return (char *)obj + spec->offset; }
-
-/* ------------------------------------------------------------ generic mapping */
-
-static size_t find_spec(const mapping *m, const char *key) {
-  for (size_t i = 0; i < m->spec_count; i++) {
-    if (strcmp(m->specs[i].key, key) == 0) return i;
-  }
-  return SIZE_MAX;
-}
-
-static int unknown_key(loader *L, const mapping *m, const tsy_node *key) {
-  char keys[400], hint[96], buf[FOUND_BUF];
-  name_list(L, spec_key_at, m->specs, m->spec_count, MAX_KEYS, keys, sizeof keys);
-  if (strcmp(key->text, "<<") == 0) {
-    snprintf(hint, sizeof hint, " (YAML merge keys are not supported)");
-  } else {
-    did_you_mean(L, key->text, spec_key_at, m->specs, m->spec_count, hint, sizeof hint);
-  }
-  return fail(L, key, "unknown key %s %s, expected one of: %s%s",
-              quote(key->text, key->len, buf, sizeof buf), m->where, keys, hint);
-}
-
-/* Pass 1: every key is a known, unique scalar. Values are only remembered. */
-static int collect_keys(loader *L, mapping *m) {
-  char buf[FOUND_BUF];
-  for (size_t i = 0; i + 1 < m->node->count; i += 2) {
-    const tsy_node *key;
-    int rc = visit(L, m->node->items[i], &key);
-    if (rc) return rc;
-    if (key->kind != TSY_SCALAR || is_null(key)) {
-      return fail(L, key, "found %s as a key %s, expected a key name like '%s'",
-                  describe(key, buf, sizeof buf), m->where, m->specs[0].key);
-    }
-    size_t row = strlen(key->text) == key->len ? find_spec(m, key->text) : SIZE_MAX;
-    if (row == SIZE_MAX) return unknown_key(L, m, key);
-    if (m->keys[row]) {
-      return fail(L, key, "duplicate key '%s' %s (first at %d:%d), expected each key once",
-                  key->text, m->where, m->keys[row]->line, m->keys[row]->col);
-    }
-    m->keys[row] = key;
-    m->values[row] = m->node->items[i + 1];
-  }
-  return 0;
-}
-
-/* Keys that exist only for some variants ("port" for udp-echo apps). */
-static int key_not_applicable(loader *L, const mapping *m, size_t row) {
-  char allowed[400];
-  size_t out = 0;
-  allowed[0] = '\0';
-  for (size_t i = 0; i < m->spec_count && out < sizeof allowed; i++) {
-    if (!(m->specs[i].allowed_for & m->variant)) continue;
-    int n = snprintf(allowed + out, sizeof allowed - out, "%s%s", out ? ", " : "", m->specs[i].key);
-    if (n < 0) break;
-    out += (size_t)n;
-  }
-  return fail(L, m->keys[row], "found key '%s' %s of type %s, expected only keys that apply to %s: %s",
-              m->specs[row].key, m->label, m->variant_name, m->variant_name, allowed);
-}
-
-/* Pass 2: parsers in table order, so that e.g. name and type are known before the
- * keys whose messages or meaning depend on them. */
-static int parse_values(loader *L, mapping *m, void *obj) {
-  for (size_t row = 0; row < m->spec_count; row++) {
-    if (!m->keys[row]) continue;
-    if (m->variant && !(m->specs[row].allowed_for & m->variant)) return key_not_applicable(L, m, row);
-    int rc = m->specs[row].parse(L, m->values[row], &m->specs[row], m, obj);
-    if (rc) return rc;
-  }
-  return 0;
-}
-
-/* Pass 3: required keys, pointing at the mapping that lacks them. */
-static int check_required(loader *L, const mapping *m) {
-  for (size_t row = 0; row < m->spec_count; row++) {
-    const key_spec *spec = &m->specs[row];
-    bool required = spec->required_for == VARIANT_ALL || (spec->required_for & m->variant);
-    if (!required || m->keys[row]) continue;
-    if (m->variant_name && spec->required_for != VARIANT_ALL) {
-      return fail(L, m->node, "missing key '%s' %s of type %s, expected e.g. '%s'", spec->key,
-                  m->label, m->variant_name, spec->example);
-    }
-    return fail(L, m->node, "missing key '%s' %s, expected e.g. '%s'", spec->key, m->label,
-                spec->example);
-  }
-  return 0;
-}
-
-/* what: "link", with index its position in its list (0-based); NULL for the top. */
-static void mapping_init(mapping *m, const tsy_node *node, const char *what, size_t index,
-                         const key_spec *specs, size_t spec_count) {
-  memset(m, 0, sizeof *m);
-  m->node = node;
-  m->specs = specs;
-  m->spec_count = spec_count;
-  m->what = what;
-  if (!what) {
-    snprintf(m->where, sizeof m->where, "at the top level");
-    snprintf(m->label, sizeof m->label, "at the top level");
-  } else {
-    snprintf(m->where, sizeof m->where, "in %s", what);
-    snprintf(m->label, sizeof m->label, "in %s #%zu", what, index + 1);
-  }
-}
-
-static int load_mapping(loader *L, mapping *m, void *obj) {
-  int rc = collect_keys(L, m);
-  if (!rc) rc = parse_values(L, m, obj);
-  if (!rc) rc = check_required(L, m);
-  return rc;
-}
-
-/* A list item that must be a mapping. */
-static int item_mapping(loader *L, const tsy_node *item, const char *expected,
-                        const tsy_node **out) {
-  int rc = visit(L, item, out);
-  if (rc) return rc;
-  if ((*out)->kind != TSY_MAPPING) return fail_found(L, *out, expected);
-  return 0;
-}
-
-static ts_srcpos pos_of(const tsy_node *n) { return (ts_srcpos){n->line, n->col}; }
-
-/* ------------------------------------------------------------ value parsers */
-
-static int parse_name_text(loader *L, const tsy_node *value, mapping *m, bool allow_dot,
-                           char *dst, const tsy_node **at) {
-  const char *expected = allow_dot ? "a name of letters, digits, '_', '-' and '.'"
-                                   : "a name of letters, digits, '_' and '-'";
-  const char *text;
-  int rc = scalar_text(L, value, expected, &text, at);
-  if (rc) return rc;
-  if (!tsv_is_name(text, allow_dot)) return fail_found(L, *at, expected);
-  if (strlen(text) >= TS_SCENARIO_NAME_MAX) {
-    return fail(L, *at, "found a name of %zu characters, expected at most %d", strlen(text),
-                TS_SCENARIO_NAME_MAX - 1);
-  }
-  strcpy(dst, text);
-  /* From now on messages about this mapping can say which one it is. */
-  if (m->what) snprintf(m->label, sizeof m->label, "in %s '%s'", m->what, text);
-  return 0;
-}
-
-/* Name that must be unique within `names`; the map value is the index. */
-static int parse_unique_name(loader *L, const tsy_node *value, mapping *m, bool allow_dot,
-                             char *dst, ts_strmap *names, size_t index, const char *kind,
-                             const ts_srcpos *(*pos_at)(const loader *, size_t)) {
-  const tsy_node *at;
-  int rc = parse_name_text(L, value, m, allow_dot, dst, &at);
-  if (rc) return rc;
-  size_t first;
-  if (ts_strmap_get(names, dst, &first)) {
-    const ts_srcpos *p = pos_at(L, first);
-    return fail(L, at, "duplicate %s name '%s' (first defined at %d:%d), expected unique %s names",
-                kind, dst, p->line, p->col, kind);
-  }
-  if (ts_strmap_put(names, dst, index)) return out_of_memory(L, at);
-  return 0;
-}
-
-static int parse_scenario_name(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                               void *obj) {
-  const tsy_node *at;
-  return parse_name_text(L, value, m, true, field(obj, spec), &at);
-}
-
-static int parse_text(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                      void *obj) {
-  (void)m;
-  const tsy_node *at;
-  const char *text;
-  int rc = scalar_text(L, value, "a text", &text, &at);
-  if (rc) return rc;
-  char **dst = field(obj, spec);
-  free(*dst);
-  *dst = strdup(text);
-  return *dst ? 0 : out_of_memory(L, at);
-}
-
-static int parse_version(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                         void *obj) {
-  (void)m;
-  const char *expected = "version 1 (the scenario format this tunnelsim reads)";
-  const tsy_node *at;
-  const char *text;
-  int rc = scalar_text(L, value, expected, &text, &at);
-  if (rc) return rc;
-  uint64_t version;
-  if (tsv_parse_uint(text, &version) != TSV_OK || version != TS_SCENARIO_VERSION)
-    return fail_found(L, at, expected);
-  *(int *)field(obj, spec) = TS_SCENARIO_VERSION;
-  return 0;
-}
-
-static const char *duration_units_text = "ns, us, ms, s, m, h";
-
-static int duration_error(loader *L, const tsy_node *at, tsv_status st) {
-  char buf[FOUND_BUF];
-  const char *found = describe(at, buf, sizeof buf);
-  switch (st) {
-    case TSV_NO_UNIT:
-      return fail(L, at, "found %s without a unit, expected a duration like 5ms (add a unit: %s)",
-                  found, duration_units_text);
-    case TSV_NEGATIVE:
-      return fail(L, at, "found %s, expected a duration that is not negative", found);
-    case TSV_OVERFLOW:
-      return fail(L, at, "found %s, expected a duration below 292 years", found);
-    case TSV_INEXACT:
-      return fail(L, at, "found %s, expected a duration in whole nanoseconds", found);
-    default:
-      return fail(L, at, "found %s, expected a duration like 5ms (units: %s)", found,
-                  duration_units_text);
-  }
-}
-
-static int read_duration(loader *L, const tsy_node *value, const key_spec *spec, ts_time *out,
-                         const tsy_node **at) {
-  const char *text;
-  int rc = scalar_text(L, value, "a duration like 5ms", &text, at);
-  if (rc) return rc;
-  tsv_status st = tsv_parse_duration(text, out);
-  if (st != TSV_OK) return duration_error(L, *at, st);
-  if (*out < spec->min || *out > spec->max) {
-    char lo[32], hi[32], buf[FOUND_BUF];
-    ts_format_duration(spec->min, lo, sizeof lo);
-    if (spec->max == INT64_MAX) {
-      return fail(L, *at, "found %s, expected a duration of at least %s for %s",
-                  describe(*at, buf, sizeof buf), lo, spec->key);
-    }
-    ts_format_duration(spec->max, hi, sizeof hi);
-    return fail(L, *at, "found %s, expected a duration from %s to %s for %s",
-                describe(*at, buf, sizeof buf), lo, hi, spec->key);
-  }
-  return 0;
-}
-
-static int parse_duration(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                          void *obj) {
-  (void)m;
-  const tsy_node *at;
-  return read_duration(L, value, spec, field(obj, spec), &at);
-}
-
-static int parse_rate(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                      void *obj) {
-  (void)m;
-  const char *units = "bps, kbps, Mbps, Gbps";
-  const tsy_node *at;
-  const char *text;
-  int rc = scalar_text(L, value, "a rate like 10Mbps", &text, &at);
-  if (rc) return rc;
-  char buf[FOUND_BUF];
-  const char *found = describe(at, buf, sizeof buf);
-  switch (tsv_parse_rate(text, field(obj, spec))) {
-    case TSV_OK: return 0;
-    case TSV_NO_UNIT:
-      return fail(L, at, "found %s without a unit, expected a rate like 10Mbps (add a unit: %s)",
-                  found, units);
-    case TSV_NEGATIVE: return fail(L, at, "found %s, expected a rate that is not negative", found);
-    case TSV_OVERFLOW: return fail(L, at, "found %s, expected a rate below 18446744073Gbps", found);
-    case TSV_INEXACT: return fail(L, at, "found %s, expected a rate in whole bits per second", found);
-    default: return fail(L, at, "found %s, expected a rate like 10Mbps (units: %s)", found, units);
-  }
-}
-
-static int parse_probability(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                             void *obj) {
-  (void)m;
-  const char *expected = "a probability from 0 to 1 like 0.01";
-  const tsy_node *at;
-  const char *text;
-  int rc = scalar_text(L, value, expected, &text, &at);
-  if (rc) return rc;
-  tsv_status st = tsv_parse_probability(text, field(obj, spec));
-  if (st == TSV_INEXACT)
-    return fail(L, at, "found %s, expected a probability with at most 15 decimals",
-                describe(at, (char[FOUND_BUF]){0}, FOUND_BUF));
-  return st == TSV_OK ? 0 : fail_found(L, at, expected);
-}
-
-static int read_uint(loader *L, const tsy_node *value, const key_spec *spec, uint64_t *out) {
-  char expected[96];
-  snprintf(expected, sizeof expected, "an integer from %lld to %lld", (long long)spec->min,
-           (long long)spec->max);
-  const tsy_node *at;
-  const char *text;
-  int rc = scalar_text(L, value, expected, &text, &at);
-  if (rc) return rc;
-  if (tsv_parse_uint(text, out) != TSV_OK || *out < (uint64_t)spec->min ||
-      *out > (uint64_t)spec->max)
-    return fail_found(L, at, expected);
-  return 0;
-}
-
-static int parse_u32(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                     void *obj) {
-  (void)m;
-  uint64_t v;
-  int rc = read_uint(L, value, spec, &v);
-  if (!rc) *(uint32_t *)field(obj, spec) = (uint32_t)v;
-  return rc;
-}
-
-static int parse_u16(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                     void *obj) {
-  (void)m;
-  uint64_t v;
-  int rc = read_uint(L, value, spec, &v);
-  if (!rc) *(uint16_t *)field(obj, spec) = (uint16_t)v;
-  return rc;
-}
-
-static int parse_bool(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
-                      void *obj) {
-  (void)m;
-  const tsy_node *at;
-  const char *text;
-  int rc = scalar_text(L, value, "true or false", &text, &at);
-  if (rc) return rc;
-  return tsv_parse_bool(text, field(obj, spec)) == TSV_OK ? 0 : fail_found(L, at, "true or false");
-}
-
-/* Addresses that parse but break a rule of where they are used. */
-static int address_error(loader *L, const tsy_node *at, tsv_status st, const ts_ipprefix *a) {
-  char buf[FOUND_BUF];
-  const char *found = describe(at, buf, sizeof buf);
-  bool v6 = a->addr.family == 6;
-  switch (st) {
-    case TSV_NO_PREFIX:
-      return fail(L, at, "found %s without a prefix length, expected an address like %s", found,
-                  v6 ? "fd00::1/64" : "10.0.0.1/24");
-    case TSV_HAS_PREFIX:
-      return fail(L, at, "found %s with a prefix length, expected a plain address like %s", found,
-                  v6 ? "fd00::2" : "10.0.0.2");
-    default:
-      return fail(L, at, "found %s, expected a prefix length from 0 to %d", found, v6 ? 128 : 32);
-  }
-}
-
-static int read_address(loader *L, const tsy_node *value, bool with_prefix, ts_ipprefix *out) {
-  const tsy_node *at;
-  const char *text;
-  const char *expected = with_prefix ? "an IPv4 or IPv6 address like 10.0.0.1/24 or fd00::1/64"
-                                     : "an IPv4 or IPv6 address like 10.0.0.2 or fd00::2";
-  int rc = scalar_text(L, value, expected, &text, &at);
-  if (rc) return rc;
-  tsv_status st = tsv_parse_address(text, with_prefix, out);
-  if (st == TSV_SYNTAX) return fail_found(L, at, expected);
-  return st == TSV_OK ? 0 : address_error(L, at, st, out);
-}
 
 /* ------------------------------------------------------------ top level */
 
@@ -627,9 +33,9 @@ static int parse_seed(loader *L, const tsy_node *value, const key_spec *spec, ma
   const char *expected = "an unsigned 64-bit integer like 1 or 0x2a";
   const tsy_node *at;
   const char *text;
-  int rc = scalar_text(L, value, expected, &text, &at);
+  int rc = sc_scalar_text(L, value, expected, &text, &at);
   if (rc) return rc;
-  if (tsv_parse_seed(text, &s->seed) != TSV_OK) return fail_found(L, at, expected);
+  if (tsv_parse_seed(text, &s->seed) != TSV_OK) return sc_fail_found(L, at, expected);
   s->has_seed = true;
   return 0;
 }
@@ -639,7 +45,7 @@ static int parse_run_duration(loader *L, const tsy_node *value, const key_spec *
   (void)m;
   ts_scenario *s = obj;
   const tsy_node *at;
-  int rc = read_duration(L, value, spec, &s->duration, &at);
+  int rc = sc_read_duration(L, value, spec, &s->duration, &at);
   if (!rc) s->has_duration = true;
   return rc;
 }
@@ -655,14 +61,14 @@ static const ts_srcpos *iface_pos_at(const loader *L, size_t i) {
 
 static int parse_node_name(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                            void *obj) {
-  return parse_unique_name(L, value, m, false, field(obj, spec), &L->node_names,
+  return sc_parse_unique_name(L, value, m, false, sc_field(obj, spec), &L->node_names,
                            L->s->node_count - 1, "node", node_pos_at);
 }
 
 static int parse_iface_name(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                             void *obj) {
   ts_scenario_node *node = &L->s->nodes[L->s->node_count - 1];
-  return parse_unique_name(L, value, m, true, field(obj, spec), &L->iface_names,
+  return sc_parse_unique_name(L, value, m, true, sc_field(obj, spec), &L->iface_names,
                            node->interface_count - 1, "interface", iface_pos_at);
 }
 
@@ -671,13 +77,13 @@ static int parse_addresses(loader *L, const tsy_node *value, const key_spec *spe
   (void)spec; (void)m;
   ts_scenario_iface *iface = obj;
   const tsy_node *seq;
-  int rc = sequence_value(L, value, "a list of addresses like [10.0.0.1/24, \"fd00::1/64\"]",
+  int rc = sc_sequence_value(L, value, "a list of addresses like [10.0.0.1/24, \"fd00::1/64\"]",
                           false, &seq);
   if (rc) return rc;
   iface->addresses = calloc(seq->count, sizeof *iface->addresses);
-  if (!iface->addresses) return out_of_memory(L, seq);
+  if (!iface->addresses) return sc_out_of_memory(L, seq);
   for (size_t i = 0; i < seq->count; i++) {
-    rc = read_address(L, seq->items[i], true, &iface->addresses[i]);
+    rc = sc_read_address(L, seq->items[i], true, &iface->addresses[i]);
     if (rc) return rc;
     iface->address_count++;
   }
@@ -697,21 +103,79 @@ static int parse_interfaces(loader *L, const tsy_node *value, const key_spec *sp
   (void)spec; (void)m;
   ts_scenario_node *node = obj;
   const tsy_node *seq;
-  int rc = sequence_value(L, value, "a list of interfaces like '- name: eth0'", true, &seq);
+  int rc = sc_sequence_value(L, value, "a list of interfaces like '- name: eth0'", true, &seq);
   if (rc || !seq) return rc;
   node->interfaces = calloc(seq->count ? seq->count : 1, sizeof *node->interfaces);
-  if (!node->interfaces) return out_of_memory(L, seq);
+  if (!node->interfaces) return sc_out_of_memory(L, seq);
   ts_strmap_free(&L->iface_names);
   for (size_t i = 0; i < seq->count; i++) {
     const tsy_node *item;
-    rc = item_mapping(L, seq->items[i], "an interface mapping like '- name: eth0'", &item);
+    rc = sc_item_mapping(L, seq->items[i], "an interface mapping like '- name: eth0'", &item);
     if (rc) return rc;
     ts_scenario_iface *iface = &node->interfaces[node->interface_count++];
     iface->link = TS_SCENARIO_NONE;
-    iface->pos = pos_of(item);
+    iface->pos = sc_pos_of(item);
     mapping im;
-    mapping_init(&im, item, "interface", i, iface_keys, KEY_COUNT(iface_keys));
-    rc = load_mapping(L, &im, iface);
+    sc_mapping_init(&im, item, "interface", i, iface_keys, KEY_COUNT(iface_keys));
+    rc = sc_load_mapping(L, &im, iface);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static int parse_route_to(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                          void *obj) {
+  (void)spec; (void)m;
+  return sc_read_address(L, value, true, &((ts_scenario_route *)obj)->to);
+}
+
+/* An interface of the node being loaded, by name. */
+static int parse_route_via(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                           void *obj) {
+  (void)spec;
+  const ts_scenario_node *node = &L->s->nodes[L->s->node_count - 1];
+  const tsy_node *at;
+  const char *text;
+  int rc = sc_scalar_text(L, value, "the name of an interface of the node", &text, &at);
+  if (rc) return rc;
+  if (ts_strmap_get(&L->iface_names, text, &((ts_scenario_route *)obj)->iface)) return 0;
+  char buf[FOUND_BUF], names[300], hint[96];
+  if (node->interface_count == 0) {
+    return sc_fail(L, at, "found interface %s %s, expected an interface of node '%s' (it has none)",
+                   sc_describe(at, buf, sizeof buf), m->label, node->name);
+  }
+  sc_name_list(L, sc_iface_name_at, node, node->interface_count, 8, names, sizeof names);
+  sc_did_you_mean(L, text, sc_iface_name_at, node, node->interface_count, hint, sizeof hint);
+  return sc_fail(L, at, "found interface %s %s that node '%s' does not have, expected one of: %s%s",
+                 sc_describe(at, buf, sizeof buf), m->label, node->name, names, hint);
+}
+
+static const key_spec route_keys[] = {
+    {"to", parse_route_to, 0, 0, 0, "to: 0.0.0.0/0", VARIANT_ALL, VARIANT_ALL},
+    {"via", parse_route_via, 0, 0, 0, "via: eth1", VARIANT_ALL, VARIANT_ALL},
+};
+CHECK_TABLE_SIZE(route_keys);
+
+static int parse_node_routes(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                             void *obj) {
+  (void)spec; (void)m;
+  ts_scenario_node *node = obj;
+  const tsy_node *seq;
+  int rc = sc_sequence_value(L, value, "a list of routes like '- {to: 0.0.0.0/0, via: eth1}'",
+                             true, &seq);
+  if (rc || !seq) return rc;
+  node->routes = calloc(seq->count ? seq->count : 1, sizeof *node->routes);
+  if (!node->routes) return sc_out_of_memory(L, seq);
+  for (size_t i = 0; i < seq->count; i++) {
+    const tsy_node *item;
+    rc = sc_item_mapping(L, seq->items[i], "a route mapping like '- {to: 0.0.0.0/0, via: eth1}'",
+                         &item);
+    if (rc) return rc;
+    ts_scenario_route *route = &node->routes[node->route_count++];
+    route->pos = sc_pos_of(item);
+    mapping rm;
+    sc_mapping_init(&rm, item, "route", i, route_keys, KEY_COUNT(route_keys));
+    rc = sc_load_mapping(L, &rm, route);
     if (rc) return rc;
   }
   return 0;
@@ -722,6 +186,9 @@ static const key_spec node_keys[] = {
      VARIANT_ALL},
     {"interfaces", parse_interfaces, 0, 0, 0, "interfaces: [{name: eth0, addresses: [10.0.0.1/24]}]",
      0, VARIANT_ALL},
+    {"forwarding", sc_parse_bool, offsetof(ts_scenario_node, forwarding), 0, 0, "forwarding: true",
+     0, VARIANT_ALL},
+    {"routes", parse_node_routes, 0, 0, 0, "routes: [{to: 0.0.0.0/0, via: eth1}]", 0, VARIANT_ALL},
 };
 CHECK_TABLE_SIZE(node_keys);
 
@@ -730,20 +197,21 @@ static int parse_nodes(loader *L, const tsy_node *value, const key_spec *spec, m
   (void)spec; (void)m;
   ts_scenario *s = obj;
   const tsy_node *seq;
-  int rc = sequence_value(L, value, "a list of at least one node like '- name: hostA'", false,
+  int rc = sc_sequence_value(L, value, "a list of at least one node like '- name: hostA'", false,
                           &seq);
   if (rc) return rc;
   s->nodes = calloc(seq->count, sizeof *s->nodes);
-  if (!s->nodes) return out_of_memory(L, seq);
+  if (!s->nodes) return sc_out_of_memory(L, seq);
   for (size_t i = 0; i < seq->count; i++) {
     const tsy_node *item;
-    rc = item_mapping(L, seq->items[i], "a node mapping like '- name: hostA'", &item);
+    rc = sc_item_mapping(L, seq->items[i], "a node mapping like '- name: hostA'", &item);
     if (rc) return rc;
     ts_scenario_node *node = &s->nodes[s->node_count++];
-    node->pos = pos_of(item);
+    node->pos = sc_pos_of(item);
+    ts_strmap_free(&L->iface_names); /* a node without 'interfaces' has none */
     mapping nm;
-    mapping_init(&nm, item, "node", i, node_keys, KEY_COUNT(node_keys));
-    rc = load_mapping(L, &nm, node);
+    sc_mapping_init(&nm, item, "node", i, node_keys, KEY_COUNT(node_keys));
+    rc = sc_load_mapping(L, &nm, node);
     if (rc) return rc;
   }
   ts_strmap_free(&L->iface_names);
@@ -754,40 +222,31 @@ static int parse_nodes(loader *L, const tsy_node *value, const key_spec *spec, m
 
 static int parse_link_name(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                            void *obj) {
-  return parse_unique_name(L, value, m, true, field(obj, spec), &L->link_names,
+  return sc_parse_unique_name(L, value, m, true, sc_field(obj, spec), &L->link_names,
                            L->s->link_count - 1, "link", link_pos_at);
 }
 
-/* Looks up a node by name, or explains which names exist. */
-static int resolve_node(loader *L, const tsy_node *at, const char *context, const char *name,
-                        size_t *index) {
-  if (ts_strmap_get(&L->node_names, name, index)) return 0;
-  char names[300], hint[96];
-  name_list(L, node_name_at, NULL, L->s->node_count, 8, names, sizeof names);
-  did_you_mean(L, name, node_name_at, NULL, L->s->node_count, hint, sizeof hint);
-  return fail(L, at, "%s: no node '%s', expected one of: %s%s", context, name, names, hint);
-}
 
 static int resolve_endpoint(loader *L, const tsy_node *value, ts_scenario_endpoint *ep,
                             const tsy_node **at) {
   const char *expected = "an endpoint like hostA/eth0";
   const char *text;
-  int rc = scalar_text(L, value, expected, &text, at);
+  int rc = sc_scalar_text(L, value, expected, &text, at);
   if (rc) return rc;
   const char *slash = strchr(text, '/');
   if (!slash || slash == text || slash[1] == '\0' || strchr(slash + 1, '/'))
-    return fail_found(L, *at, expected);
+    return sc_fail_found(L, *at, expected);
 
   char node_name[TS_SCENARIO_NAME_MAX], context[FOUND_BUF + 32], quoted[FOUND_BUF];
   size_t node_len = (size_t)(slash - text);
-  snprintf(context, sizeof context, "link endpoint %s", quote(text, strlen(text), quoted, sizeof quoted));
+  snprintf(context, sizeof context, "link endpoint %s", sc_quote(text, strlen(text), quoted, sizeof quoted));
   if (node_len >= sizeof node_name) {
-    return fail(L, *at, "%s: the node name is longer than %d characters, expected the name of "
+    return sc_fail(L, *at, "%s: the node name is longer than %d characters, expected the name of "
                         "a node", context, TS_SCENARIO_NAME_MAX - 1);
   }
   memcpy(node_name, text, node_len);
   node_name[node_len] = '\0';
-  rc = resolve_node(L, *at, context, node_name, &ep->node);
+  rc = sc_resolve_node(L, *at, context, node_name, &ep->node);
   if (rc) return rc;
 
   const ts_scenario_node *node = &L->s->nodes[ep->node];
@@ -799,13 +258,13 @@ static int resolve_endpoint(loader *L, const tsy_node *value, ts_scenario_endpoi
     }
   }
   char names[300], hint[96];
-  name_list(L, iface_name_at, node, node->interface_count, 8, names, sizeof names);
-  did_you_mean(L, iface_name, iface_name_at, node, node->interface_count, hint, sizeof hint);
+  sc_name_list(L, sc_iface_name_at, node, node->interface_count, 8, names, sizeof names);
+  sc_did_you_mean(L, iface_name, sc_iface_name_at, node, node->interface_count, hint, sizeof hint);
   if (node->interface_count == 0) {
-    return fail(L, *at, "%s: node '%s' has no interfaces, expected an interface of node '%s'",
+    return sc_fail(L, *at, "%s: node '%s' has no interfaces, expected an interface of node '%s'",
                 context, node->name, node->name);
   }
-  return fail(L, *at, "%s: node '%s' has no interface '%s', expected one of: %s%s", context,
+  return sc_fail(L, *at, "%s: node '%s' has no interface '%s', expected one of: %s%s", context,
               node->name, iface_name, names, hint);
 }
 
@@ -816,10 +275,16 @@ static int parse_endpoints(loader *L, const tsy_node *value, const key_spec *spe
   size_t link_index = L->s->link_count - 1;
   const char *expected = "exactly two endpoints like [hostA/eth0, hostB/eth0]";
   const tsy_node *seq;
-  int rc = sequence_value(L, value, expected, false, &seq);
+  int rc = sc_sequence_value(L, value, expected, false, &seq);
   if (rc) return rc;
-  if (seq->count != 2) return fail(L, seq, "found %zu endpoints, expected %s", seq->count, expected);
-  for (size_t i = 0; i < 2; i++) {
+  /* One endpoint: a link to the phone, claimed by phone wifi/cellular 'link'. */
+  if (seq->count == 1) {
+    link->to_phone = true;
+    link->endpoints[1] = (ts_scenario_endpoint){TS_SCENARIO_NONE, TS_SCENARIO_NONE};
+  } else if (seq->count != 2) {
+    return sc_fail(L, seq, "found %zu endpoints, expected %s", seq->count, expected);
+  }
+  for (size_t i = 0; i < seq->count; i++) {
     const tsy_node *at;
     ts_scenario_endpoint *ep = &link->endpoints[i];
     rc = resolve_endpoint(L, seq->items[i], ep, &at);
@@ -827,12 +292,12 @@ static int parse_endpoints(loader *L, const tsy_node *value, const key_spec *spe
     ts_scenario_node *node = &L->s->nodes[ep->node];
     ts_scenario_iface *iface = &node->interfaces[ep->iface];
     if (i == 1 && ep->node == link->endpoints[0].node && ep->iface == link->endpoints[0].iface) {
-      return fail(L, at, "found endpoint '%s/%s' twice %s, expected two different interfaces",
+      return sc_fail(L, at, "found endpoint '%s/%s' twice %s, expected two different interfaces",
                   node->name, iface->name, m->label);
     }
     if (iface->link != TS_SCENARIO_NONE) {
       const ts_scenario_link *other = &L->s->links[iface->link];
-      return fail(L, at,
+      return sc_fail(L, at,
                   "found interface '%s/%s' already on link '%s' (defined at %d:%d), expected "
                   "each interface on at most one link",
                   node->name, iface->name, other->name, other->pos.line, other->pos.col);
@@ -847,18 +312,18 @@ static const key_spec link_keys[] = {
      VARIANT_ALL},
     {"endpoints", parse_endpoints, 0, 0, 0, "endpoints: [hostA/eth0, hostB/eth0]", VARIANT_ALL,
      VARIANT_ALL},
-    {"delay", parse_duration, offsetof(ts_scenario_link, delay), 0, MAX_LINK_DELAY, "delay: 5ms",
+    {"delay", sc_parse_duration, offsetof(ts_scenario_link, delay), 0, MAX_LINK_DELAY, "delay: 5ms",
      0, VARIANT_ALL},
-    {"jitter", parse_duration, offsetof(ts_scenario_link, jitter), 0, MAX_LINK_DELAY,
+    {"jitter", sc_parse_duration, offsetof(ts_scenario_link, jitter), 0, MAX_LINK_DELAY,
      "jitter: 1ms", 0, VARIANT_ALL},
-    {"loss", parse_probability, offsetof(ts_scenario_link, loss), 0, 0, "loss: 0.01", 0,
+    {"loss", sc_parse_probability, offsetof(ts_scenario_link, loss), 0, 0, "loss: 0.01", 0,
      VARIANT_ALL},
-    {"rate", parse_rate, offsetof(ts_scenario_link, rate_bps), 0, 0, "rate: 10Mbps", 0,
+    {"rate", sc_parse_rate, offsetof(ts_scenario_link, rate_bps), 0, 0, "rate: 10Mbps", 0,
      VARIANT_ALL},
-    {"mtu", parse_u32, offsetof(ts_scenario_link, mtu), 68, 65535, "mtu: 1500", 0, VARIANT_ALL},
-    {"queue", parse_u32, offsetof(ts_scenario_link, queue_packets), 1, 1000000, "queue: 1000", 0,
+    {"mtu", sc_parse_u32, offsetof(ts_scenario_link, mtu), 68, 65535, "mtu: 1500", 0, VARIANT_ALL},
+    {"queue", sc_parse_u32, offsetof(ts_scenario_link, queue_packets), 1, 1000000, "queue: 1000", 0,
      VARIANT_ALL},
-    {"up", parse_bool, offsetof(ts_scenario_link, up), 0, 0, "up: true", 0, VARIANT_ALL},
+    {"up", sc_parse_bool, offsetof(ts_scenario_link, up), 0, 0, "up: true", 0, VARIANT_ALL},
 };
 CHECK_TABLE_SIZE(link_keys);
 
@@ -874,8 +339,8 @@ static int check_link(loader *L, const mapping *m, const ts_scenario_link *link)
   char jitter[32], delay[32];
   ts_format_duration(link->jitter, jitter, sizeof jitter);
   ts_format_duration(link->delay, delay, sizeof delay);
-  const tsy_node *at = m->values[find_spec(m, "jitter")];
-  return fail(L, at->kind == TSY_ALIAS ? at->target : at,
+  const tsy_node *at = m->values[sc_find_spec(m, "jitter")];
+  return sc_fail(L, at->kind == TSY_ALIAS ? at->target : at,
               "found jitter %s larger than delay %s %s, expected jitter <= delay", jitter, delay,
               m->label);
 }
@@ -885,20 +350,20 @@ static int parse_links(loader *L, const tsy_node *value, const key_spec *spec, m
   (void)spec; (void)m;
   ts_scenario *s = obj;
   const tsy_node *seq;
-  int rc = sequence_value(L, value, "a list of links like '- name: ab'", true, &seq);
+  int rc = sc_sequence_value(L, value, "a list of links like '- name: ab'", true, &seq);
   if (rc || !seq) return rc;
   s->links = calloc(seq->count ? seq->count : 1, sizeof *s->links);
-  if (!s->links) return out_of_memory(L, seq);
+  if (!s->links) return sc_out_of_memory(L, seq);
   for (size_t i = 0; i < seq->count; i++) {
     const tsy_node *item;
-    rc = item_mapping(L, seq->items[i], "a link mapping like '- name: ab'", &item);
+    rc = sc_item_mapping(L, seq->items[i], "a link mapping like '- name: ab'", &item);
     if (rc) return rc;
     ts_scenario_link *link = &s->links[s->link_count++];
     link_defaults(link);
-    link->pos = pos_of(item);
+    link->pos = sc_pos_of(item);
     mapping lm;
-    mapping_init(&lm, item, "link", i, link_keys, KEY_COUNT(link_keys));
-    rc = load_mapping(L, &lm, link);
+    sc_mapping_init(&lm, item, "link", i, link_keys, KEY_COUNT(link_keys));
+    rc = sc_load_mapping(L, &lm, link);
     if (!rc) rc = check_link(L, &lm, link);
     if (rc) return rc;
   }
@@ -921,40 +386,15 @@ const char *ts_scenario_app_type_name(int type) {
   return type >= 0 && type < TS_APP_TYPE_COUNT ? app_type_names[type] : NULL;
 }
 
-/* Finds `text` in a table of names; SIZE_MAX when absent. */
-static size_t find_word(const char *const *words, size_t count, const char *text) {
-  for (size_t i = 0; i < count; i++) {
-    if (strcmp(words[i], text) == 0) return i;
-  }
-  return SIZE_MAX;
-}
-
-static const char *word_at(const loader *L, const void *ctx, size_t i) {
-  (void)L;
-  return ((const char *const *)ctx)[i];
-}
-
-/* A value that must be one word of a table: app types, actions. */
-static int read_word(loader *L, const tsy_node *value, const char *const *words, size_t count,
-                     size_t *index) {
-  char list[200], hint[96], expected[300];
-  name_list(L, word_at, words, count, count, list, sizeof list);
-  snprintf(expected, sizeof expected, "one of: %s", list);
-  const tsy_node *at;
-  const char *text;
-  int rc = scalar_text(L, value, expected, &text, &at);
-  if (rc) return rc;
-  *index = find_word(words, count, text);
-  if (*index != SIZE_MAX) return 0;
-  char buf[FOUND_BUF];
-  did_you_mean(L, text, word_at, words, count, hint, sizeof hint);
-  return fail(L, at, "found %s, expected %s%s", describe(at, buf, sizeof buf), expected, hint);
-}
 
 static int parse_app_name(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                           void *obj) {
-  return parse_unique_name(L, value, m, true, field(obj, spec), &L->app_names,
-                           L->s->app_count - 1, "app", app_pos_at);
+  int rc = sc_parse_unique_name(L, value, m, true, sc_field(obj, spec), &L->app_names,
+                                L->s->app_count - 1, "app", app_pos_at);
+  if (rc) return rc;
+  const tsy_node *at;
+  rc = sc_visit(L, value, &at);
+  return rc ? rc : sc_check_app_name_free(L, at, sc_field(obj, spec), false);
 }
 
 static int parse_app_type(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
@@ -962,7 +402,7 @@ static int parse_app_type(loader *L, const tsy_node *value, const key_spec *spec
   (void)spec;
   ts_scenario_app *app = obj;
   size_t type;
-  int rc = read_word(L, value, app_type_names, TS_APP_TYPE_COUNT, &type);
+  int rc = sc_read_word(L, value, app_type_names, TS_APP_TYPE_COUNT, &type);
   if (rc) return rc;
   app->type = (ts_app_type)type;
   m->variant = 1u << type;
@@ -976,18 +416,18 @@ static int parse_app_node(loader *L, const tsy_node *value, const key_spec *spec
   ts_scenario_app *app = obj;
   const tsy_node *at;
   const char *text;
-  int rc = scalar_text(L, value, "the name of a node", &text, &at);
+  int rc = sc_scalar_text(L, value, "the name of a node", &text, &at);
   if (rc) return rc;
   char context[160];
   snprintf(context, sizeof context, "node %s", m->label); /* "node in app 'p'" */
-  return resolve_node(L, at, context, text, &app->node);
+  return sc_resolve_node(L, at, context, text, &app->node);
 }
 
 static int parse_target(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                         void *obj) {
   (void)spec; (void)m;
   ts_scenario_app *app = obj;
-  int rc = read_address(L, value, false, &app->target);
+  int rc = sc_read_address(L, value, false, &app->target);
   if (!rc) app->has_target = true;
   return rc;
 }
@@ -999,15 +439,15 @@ static const key_spec app_keys[] = {
     {"node", parse_app_node, 0, 0, 0, "node: hostA", VARIANT_ALL, VARIANT_ALL},
     {"target", parse_target, 0, 0, 0, "target: 10.0.0.2", APP_PING | APP_CLIENT,
      APP_PING | APP_CLIENT},
-    {"port", parse_u16, offsetof(ts_scenario_app, port), 1, 65535, "port: 7", 0,
+    {"port", sc_parse_u16, offsetof(ts_scenario_app, port), 1, 65535, "port: 7", 0,
      APP_SERVER | APP_CLIENT},
-    {"start", parse_duration, offsetof(ts_scenario_app, start), 0, INT64_MAX, "start: 1s", 0,
+    {"start", sc_parse_duration, offsetof(ts_scenario_app, start), 0, INT64_MAX, "start: 1s", 0,
      VARIANT_ALL},
-    {"interval", parse_duration, offsetof(ts_scenario_app, interval), 1, INT64_MAX,
+    {"interval", sc_parse_duration, offsetof(ts_scenario_app, interval), 1, INT64_MAX,
      "interval: 1s", 0, APP_PING | APP_CLIENT},
-    {"count", parse_u32, offsetof(ts_scenario_app, count), 1, 1000000, "count: 5", 0,
+    {"count", sc_parse_u32, offsetof(ts_scenario_app, count), 1, 1000000, "count: 5", 0,
      APP_PING | APP_CLIENT},
-    {"size", parse_u32, offsetof(ts_scenario_app, size), 0, 65000, "size: 56", 0,
+    {"size", sc_parse_u32, offsetof(ts_scenario_app, size), 0, 65000, "size: 56", 0,
      APP_PING | APP_CLIENT},
 };
 CHECK_TABLE_SIZE(app_keys);
@@ -1035,20 +475,20 @@ static int parse_apps(loader *L, const tsy_node *value, const key_spec *spec, ma
   (void)spec; (void)m;
   ts_scenario *s = obj;
   const tsy_node *seq;
-  int rc = sequence_value(L, value, "a list of apps like '- name: ping1'", true, &seq);
+  int rc = sc_sequence_value(L, value, "a list of apps like '- name: ping1'", true, &seq);
   if (rc || !seq) return rc;
   s->apps = calloc(seq->count ? seq->count : 1, sizeof *s->apps);
-  if (!s->apps) return out_of_memory(L, seq);
+  if (!s->apps) return sc_out_of_memory(L, seq);
   for (size_t i = 0; i < seq->count; i++) {
     const tsy_node *item;
-    rc = item_mapping(L, seq->items[i], "an app mapping like '- name: ping1'", &item);
+    rc = sc_item_mapping(L, seq->items[i], "an app mapping like '- name: ping1'", &item);
     if (rc) return rc;
     ts_scenario_app *app = &s->apps[s->app_count++];
     app_defaults(app);
-    app->pos = pos_of(item);
+    app->pos = sc_pos_of(item);
     mapping am;
-    mapping_init(&am, item, "app", i, app_keys, KEY_COUNT(app_keys));
-    rc = load_mapping(L, &am, app);
+    sc_mapping_init(&am, item, "app", i, app_keys, KEY_COUNT(app_keys));
+    rc = sc_load_mapping(L, &am, app);
     if (rc) return rc;
     app_clear_unused(app);
   }
@@ -1060,14 +500,62 @@ static int parse_apps(loader *L, const tsy_node *value, const key_spec *spec, ma
 static const char *const action_names[TS_ACTION_COUNT] = {
     [TS_ACTION_LINK_DOWN] = "link-down",
     [TS_ACTION_LINK_UP] = "link-up",
+    [TS_ACTION_VPN_CONNECT] = "vpn-connect",
+    [TS_ACTION_VPN_DISCONNECT] = "vpn-disconnect",
+    [TS_ACTION_VPN_ERROR] = "vpn-error",
+    [TS_ACTION_PROVIDER_CRASH] = "provider-crash",
+    [TS_ACTION_WIFI_DOWN] = "wifi-down",
+    [TS_ACTION_WIFI_UP] = "wifi-up",
+    [TS_ACTION_CELLULAR_DOWN] = "cellular-down",
+    [TS_ACTION_CELLULAR_UP] = "cellular-up",
+    [TS_ACTION_SWITCH_PRIMARY] = "switch-primary",
+    [TS_ACTION_REASSERT] = "reassert",
+    [TS_ACTION_SET_FLAG] = "set-flag",
 };
 
-#define ACTION_LINK_DOWN (1u << TS_ACTION_LINK_DOWN)
-#define ACTION_LINK_UP (1u << TS_ACTION_LINK_UP)
-#define ACTIONS_ON_LINKS (ACTION_LINK_DOWN | ACTION_LINK_UP)
+#define ACT(a) (1u << (a))
+#define ACTIONS_ON_LINKS (ACT(TS_ACTION_LINK_DOWN) | ACT(TS_ACTION_LINK_UP))
+#define ACTIONS_ON_VPN                                                                      \
+  (ACT(TS_ACTION_VPN_CONNECT) | ACT(TS_ACTION_VPN_DISCONNECT) | ACT(TS_ACTION_VPN_ERROR) | \
+   ACT(TS_ACTION_PROVIDER_CRASH) | ACT(TS_ACTION_REASSERT) | ACT(TS_ACTION_SET_FLAG))
+#define ACTIONS_ON_WIFI (ACT(TS_ACTION_WIFI_DOWN) | ACT(TS_ACTION_WIFI_UP))
+#define ACTIONS_ON_CELLULAR (ACT(TS_ACTION_CELLULAR_DOWN) | ACT(TS_ACTION_CELLULAR_UP))
+
+static const char *const start_cause_names[TS_SCENARIO_START_CAUSE_COUNT] = {"user", "app",
+                                                                            "on-demand"};
+static const char *const stop_reason_names[TS_SCENARIO_STOP_REASON_COUNT] = {
+    "user", "provider-failed", "no-network", "app-update"};
+static const char *const stop_reason_apple_names[TS_SCENARIO_STOP_REASON_COUNT] = {
+    "userInitiated", "providerFailed", "noNetworkAvailable", "appUpdate"};
 
 const char *ts_scenario_action_name(int action) {
   return action >= 0 && action < TS_ACTION_COUNT ? action_names[action] : NULL;
+}
+const char *ts_scenario_start_cause_name(int c) {
+  return c >= 0 && c < TS_SCENARIO_START_CAUSE_COUNT ? start_cause_names[c] : NULL;
+}
+const char *ts_scenario_stop_reason_name(int r) {
+  return r >= 0 && r < TS_SCENARIO_STOP_REASON_COUNT ? stop_reason_names[r] : NULL;
+}
+const char *ts_scenario_stop_reason_apple_name(int r) {
+  return r >= 0 && r < TS_SCENARIO_STOP_REASON_COUNT ? stop_reason_apple_names[r] : NULL;
+}
+
+/* An action on the phone needs the part of the phone it acts on. */
+static int check_action_target(loader *L, const tsy_node *at, const char *action, unsigned bit) {
+  const ts_scenario *s = L->s;
+  const char *needs = NULL;
+  if ((bit & ACTIONS_ON_VPN) && !(s->has_phone && s->phone.vpn.configured)) needs = "'phone: vpn:'";
+  if ((bit & ACTIONS_ON_WIFI) && !(s->has_phone && s->phone.ifaces[TS_SCENARIO_WIFI].configured))
+    needs = "'phone: wifi:'";
+  if ((bit & ACTIONS_ON_CELLULAR) &&
+      !(s->has_phone && s->phone.ifaces[TS_SCENARIO_CELLULAR].configured))
+    needs = "'phone: cellular:'";
+  if ((bit & ACT(TS_ACTION_SWITCH_PRIMARY)) && !s->has_phone) needs = "'phone:'";
+  if (!needs) return 0;
+  return sc_fail(L, at, "found action '%s' in a scenario without %s, expected an action on "
+                        "something the scenario defines",
+                 action, needs);
 }
 
 static int parse_action(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
@@ -1075,12 +563,61 @@ static int parse_action(loader *L, const tsy_node *value, const key_spec *spec, 
   (void)spec;
   ts_timeline_event *ev = obj;
   size_t action;
-  int rc = read_word(L, value, action_names, TS_ACTION_COUNT, &action);
+  int rc = sc_read_word(L, value, action_names, TS_ACTION_COUNT, &action);
   if (rc) return rc;
   ev->action = (ts_timeline_action)action;
   m->variant = 1u << action;
   m->variant_name = action_names[action];
-  return 0;
+  const tsy_node *at;
+  rc = sc_visit(L, value, &at);
+  return rc ? rc : check_action_target(L, at, action_names[action], m->variant);
+}
+
+static int parse_cause(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                       void *obj) {
+  (void)spec; (void)m;
+  size_t i;
+  int rc = sc_read_word(L, value, start_cause_names, TS_SCENARIO_START_CAUSE_COUNT, &i);
+  if (!rc) ((ts_timeline_event *)obj)->cause = (ts_scenario_start_cause)i;
+  return rc;
+}
+
+static int parse_reason(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                        void *obj) {
+  (void)spec; (void)m;
+  size_t i;
+  int rc = sc_read_word(L, value, stop_reason_names, TS_SCENARIO_STOP_REASON_COUNT, &i);
+  if (!rc) ((ts_timeline_event *)obj)->reason = (ts_scenario_stop_reason)i;
+  return rc;
+}
+
+static int parse_to(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                    void *obj) {
+  (void)spec; (void)m;
+  const char *names[TS_SCENARIO_PHONE_IF_COUNT];
+  for (int i = 0; i < TS_SCENARIO_PHONE_IF_COUNT; i++) names[i] = ts_scenario_phone_if_name(i);
+  size_t i;
+  int rc = sc_read_word(L, value, names, TS_SCENARIO_PHONE_IF_COUNT, &i);
+  if (rc) return rc;
+  ((ts_timeline_event *)obj)->to = (ts_scenario_phone_if)i;
+  if (L->s->phone.ifaces[i].configured) return 0;
+  const tsy_node *at;
+  rc = sc_visit(L, value, &at);
+  if (rc) return rc;
+  return sc_fail(L, at, "found switch-primary to '%s' but the phone has no %s interface, "
+                        "expected an interface configured under 'phone'",
+                 names[i], names[i]);
+}
+
+static int parse_flag(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                      void *obj) {
+  (void)spec; (void)m;
+  const char *names[TS_SCENARIO_FLAG_COUNT];
+  for (int i = 0; i < TS_SCENARIO_FLAG_COUNT; i++) names[i] = ts_scenario_flag_name(i);
+  size_t i;
+  int rc = sc_read_word(L, value, names, TS_SCENARIO_FLAG_COUNT, &i);
+  if (!rc) ((ts_timeline_event *)obj)->flag = (ts_scenario_flag)i;
+  return rc;
 }
 
 static int parse_event_link(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
@@ -1089,25 +626,37 @@ static int parse_event_link(loader *L, const tsy_node *value, const key_spec *sp
   ts_timeline_event *ev = obj;
   const tsy_node *at;
   const char *text;
-  int rc = scalar_text(L, value, "the name of a link", &text, &at);
+  int rc = sc_scalar_text(L, value, "the name of a link", &text, &at);
   if (rc) return rc;
   if (ts_strmap_get(&L->link_names, text, &ev->link)) return 0;
   char buf[FOUND_BUF];
   if (L->s->link_count == 0)
-    return fail(L, at, "found link %s, expected a link defined under 'links' (there are none)",
-                describe(at, buf, sizeof buf));
+    return sc_fail(L, at, "found link %s, expected a link defined under 'links' (there are none)",
+                sc_describe(at, buf, sizeof buf));
   char names[300], hint[96];
-  name_list(L, link_name_at, NULL, L->s->link_count, 8, names, sizeof names);
-  did_you_mean(L, text, link_name_at, NULL, L->s->link_count, hint, sizeof hint);
-  return fail(L, at, "found link %s that does not exist, expected one of: %s%s",
-              describe(at, buf, sizeof buf), names, hint);
+  sc_name_list(L, sc_link_name_at, NULL, L->s->link_count, 8, names, sizeof names);
+  sc_did_you_mean(L, text, sc_link_name_at, NULL, L->s->link_count, hint, sizeof hint);
+  return sc_fail(L, at, "found link %s that does not exist, expected one of: %s%s",
+              sc_describe(at, buf, sizeof buf), names, hint);
 }
 
 static const key_spec event_keys[] = {
-    {"at", parse_duration, offsetof(ts_timeline_event, at), 0, INT64_MAX, "at: 3s", VARIANT_ALL,
+    {"at", sc_parse_duration, offsetof(ts_timeline_event, at), 0, INT64_MAX, "at: 3s", VARIANT_ALL,
      VARIANT_ALL},
     {"action", parse_action, 0, 0, 0, "action: link-down", VARIANT_ALL, VARIANT_ALL},
     {"link", parse_event_link, 0, 0, 0, "link: ab", ACTIONS_ON_LINKS, ACTIONS_ON_LINKS},
+    {"cause", parse_cause, 0, 0, 0, "cause: on-demand", 0, ACT(TS_ACTION_VPN_CONNECT)},
+    {"reason", parse_reason, 0, 0, 0, "reason: user", 0, ACT(TS_ACTION_VPN_DISCONNECT)},
+    {"to", parse_to, 0, 0, 0, "to: cellular", ACT(TS_ACTION_SWITCH_PRIMARY),
+     ACT(TS_ACTION_SWITCH_PRIMARY)},
+    {"duration", sc_parse_duration, offsetof(ts_timeline_event, duration), 0, INT64_MAX,
+     "duration: 3s", 0, ACT(TS_ACTION_REASSERT)},
+    {"flag", parse_flag, 0, 0, 0, "flag: include-all-networks", ACT(TS_ACTION_SET_FLAG),
+     ACT(TS_ACTION_SET_FLAG)},
+    {"value", sc_parse_bool, offsetof(ts_timeline_event, value), 0, 0, "value: true",
+     ACT(TS_ACTION_SET_FLAG), ACT(TS_ACTION_SET_FLAG)},
+    {"reconnect", sc_parse_bool, offsetof(ts_timeline_event, reconnect), 0, 0, "reconnect: true",
+     0, ACT(TS_ACTION_SET_FLAG)},
 };
 CHECK_TABLE_SIZE(event_keys);
 
@@ -1116,21 +665,22 @@ static int parse_timeline(loader *L, const tsy_node *value, const key_spec *spec
   (void)spec; (void)m;
   ts_scenario *s = obj;
   const tsy_node *seq;
-  int rc = sequence_value(L, value, "a list of events like '- at: 3s'", true, &seq);
+  int rc = sc_sequence_value(L, value, "a list of events like '- at: 3s'", true, &seq);
   if (rc || !seq) return rc;
   s->timeline = calloc(seq->count ? seq->count : 1, sizeof *s->timeline);
-  if (!s->timeline) return out_of_memory(L, seq);
+  if (!s->timeline) return sc_out_of_memory(L, seq);
   for (size_t i = 0; i < seq->count; i++) {
     const tsy_node *item;
-    rc = item_mapping(L, seq->items[i], "an event mapping like '- at: 3s'", &item);
+    rc = sc_item_mapping(L, seq->items[i], "an event mapping like '- at: 3s'", &item);
     if (rc) return rc;
     ts_timeline_event *ev = &s->timeline[s->timeline_count++];
     ev->link = TS_SCENARIO_NONE;
-    ev->pos = pos_of(item);
+    ev->reconnect = true;
+    ev->pos = sc_pos_of(item);
     mapping em;
-    mapping_init(&em, item, "timeline event", i, event_keys,
+    sc_mapping_init(&em, item, "timeline event", i, event_keys,
                  KEY_COUNT(event_keys));
-    rc = load_mapping(L, &em, ev);
+    rc = sc_load_mapping(L, &em, ev);
     if (rc) return rc;
   }
   return 0;
@@ -1140,16 +690,20 @@ static int parse_timeline(loader *L, const tsy_node *value, const key_spec *spec
 
 /* Order matters: version first, and sections after the ones they refer to. */
 static const key_spec top_keys[] = {
-    {"version", parse_version, offsetof(ts_scenario, version), 0, 0, "version: 1", VARIANT_ALL,
+    {"version", sc_parse_version, offsetof(ts_scenario, version), 0, 0, "version: 1", VARIANT_ALL,
      VARIANT_ALL},
-    {"name", parse_scenario_name, offsetof(ts_scenario, name), 0, 0, "name: two-hosts",
+    {"name", sc_parse_scenario_name, offsetof(ts_scenario, name), 0, 0, "name: two-hosts",
      VARIANT_ALL, VARIANT_ALL},
-    {"description", parse_text, offsetof(ts_scenario, description), 0, 0,
+    {"description", sc_parse_text, offsetof(ts_scenario, description), 0, 0,
      "description: \"free text\"", 0, VARIANT_ALL},
     {"seed", parse_seed, 0, 0, 0, "seed: 1", 0, VARIANT_ALL},
     {"duration", parse_run_duration, 0, 1, INT64_MAX, "duration: 10s", 0, VARIANT_ALL},
     {"nodes", parse_nodes, 0, 0, 0, "nodes: [{name: hostA}]", VARIANT_ALL, VARIANT_ALL},
     {"links", parse_links, 0, 0, 0, "links: []", 0, VARIANT_ALL},
+    {"relays", sc_parse_relays, 0, 0, 0, "relays: [{name: relay1, node: relay}]", 0, VARIANT_ALL},
+    {"dhcp-servers", sc_parse_dhcp_servers, 0, 0, 0, "dhcp-servers: []", 0, VARIANT_ALL},
+    {"dns-servers", sc_parse_dns_servers, 0, 0, 0, "dns-servers: []", 0, VARIANT_ALL},
+    {"phone", sc_parse_phone, 0, 0, 0, "phone: {os: ios-17}", 0, VARIANT_ALL},
     {"apps", parse_apps, 0, 0, 0, "apps: []", 0, VARIANT_ALL},
     {"timeline", parse_timeline, 0, 0, 0, "timeline: []", 0, VARIANT_ALL},
 };
@@ -1164,29 +718,31 @@ static int check_version_first(loader *L, const tsy_node *root) {
     if (key->kind == TSY_SCALAR && strcmp(key->text, "version") == 0 && key->len == 7) {
       mapping unused;
       memset(&unused, 0, sizeof unused);
-      return parse_version(L, root->items[i + 1], &top_keys[0], &unused, L->s);
+      return sc_parse_version(L, root->items[i + 1], &top_keys[0], &unused, L->s);
     }
   }
-  return fail(L, root, "missing key 'version' at the top level, expected 'version: 1'");
+  return sc_fail(L, root, "missing key 'version' at the top level, expected 'version: 1'");
 }
 
 static int load_root(loader *L, const tsy_tree *tree) {
   const char *expected = "a scenario mapping with 'version: 1'";
-  if (!tree->root) return fail(L, NULL, "empty file, expected %s", expected);
+  if (!tree->root) return sc_fail(L, NULL, "empty file, expected %s", expected);
   const tsy_node *root;
-  int rc = visit(L, tree->root, &root);
+  int rc = sc_visit(L, tree->root, &root);
   if (rc) return rc;
-  if (is_null(root)) return fail(L, root, "found an empty document, expected %s", expected);
+  if (sc_is_null(root)) return sc_fail(L, root, "found an empty document, expected %s", expected);
   if (root->kind != TSY_MAPPING) {
     char buf[FOUND_BUF];
-    return fail(L, root, "found %s at the top level, expected %s", describe(root, buf, sizeof buf),
+    return sc_fail(L, root, "found %s at the top level, expected %s", sc_describe(root, buf, sizeof buf),
                 expected);
   }
   rc = check_version_first(L, root);
   if (rc) return rc;
   mapping top;
-  mapping_init(&top, root, NULL, 0, top_keys, KEY_COUNT(top_keys));
-  return load_mapping(L, &top, L->s);
+  sc_mapping_init(&top, root, NULL, 0, top_keys, KEY_COUNT(top_keys));
+  rc = sc_load_mapping(L, &top, L->s);
+  if (!rc) rc = sc_check_phone_links(L, root);
+  return rc;
 }
 
 int ts_scenario_load_buffer(const char *name, const void *buf, size_t len, ts_scenario **out,
@@ -1205,7 +761,7 @@ int ts_scenario_load_buffer(const char *name, const void *buf, size_t len, ts_sc
   loader L = {.file = name, .diag = diag, .budget = VISIT_BUDGET};
   L.s = calloc(1, sizeof *L.s);
   if (!L.s) {
-    rc = out_of_memory(&L, NULL);
+    rc = sc_out_of_memory(&L, NULL);
   } else {
     snprintf(L.s->source, sizeof L.s->source, "%s", name);
     rc = load_root(&L, &tree);
@@ -1213,6 +769,8 @@ int ts_scenario_load_buffer(const char *name, const void *buf, size_t len, ts_sc
   ts_strmap_free(&L.node_names);
   ts_strmap_free(&L.link_names);
   ts_strmap_free(&L.app_names);
+  ts_strmap_free(&L.relay_names);
+  ts_strmap_free(&L.phone_app_names);
   ts_strmap_free(&L.iface_names);
   tsy_tree_free(&tree);
   if (rc) {

@@ -22,7 +22,16 @@ void ts_scenario_free(ts_scenario *s) {
     for (size_t j = 0; j < node->interface_count; j++) free(node->interfaces[j].addresses);
     free(node->interfaces);
   }
+  for (size_t i = 0; i < s->node_count; i++) free(s->nodes[i].routes);
   free(s->nodes);
+  for (size_t i = 0; i < s->dns_server_count; i++) {
+    free(s->dns_servers[i].records);
+    free(s->dns_servers[i].spoofs);
+  }
+  free(s->relays);
+  free(s->dhcp_servers);
+  free(s->dns_servers);
+  free(s->phone.apps);
   free(s->links);
   free(s->apps);
   free(s->timeline);
@@ -47,6 +56,20 @@ size_t ts_scenario_find_link(const ts_scenario *s, const char *name) {
 size_t ts_scenario_find_app(const ts_scenario *s, const char *name) {
   for (size_t i = 0; s && name && i < s->app_count; i++) {
     if (strcmp(s->apps[i].name, name) == 0) return i;
+  }
+  return TS_SCENARIO_NONE;
+}
+
+size_t ts_scenario_find_relay(const ts_scenario *s, const char *name) {
+  for (size_t i = 0; s && name && i < s->relay_count; i++) {
+    if (strcmp(s->relays[i].name, name) == 0) return i;
+  }
+  return TS_SCENARIO_NONE;
+}
+
+size_t ts_scenario_find_phone_app(const ts_scenario *s, const char *name) {
+  for (size_t i = 0; s && name && s->has_phone && i < s->phone.app_count; i++) {
+    if (strcmp(s->phone.apps[i].name, name) == 0) return i;
   }
   return TS_SCENARIO_NONE;
 }
@@ -90,6 +113,29 @@ static void write_address(FILE *f, const ts_ipprefix *a, bool with_prefix) {
   fprintf(f, "\"%s\"", buf);
 }
 
+static void write_plain(FILE *f, const ts_ipaddr *a) {
+  ts_ipprefix p = {*a, (uint8_t)(a->family == 6 ? 128 : 32)};
+  write_address(f, &p, false);
+}
+
+static void write_prefix_list(FILE *f, const ts_ipprefix *a, size_t n) {
+  fputc('[', f);
+  for (size_t i = 0; i < n; i++) {
+    if (i) fputs(", ", f);
+    write_address(f, &a[i], true);
+  }
+  fputc(']', f);
+}
+
+static void write_plain_list(FILE *f, const ts_ipaddr *a, size_t n) {
+  fputc('[', f);
+  for (size_t i = 0; i < n; i++) {
+    if (i) fputs(", ", f);
+    write_plain(f, &a[i]);
+  }
+  fputc(']', f);
+}
+
 static void write_nodes(FILE *f, const ts_scenario *s) {
   fputs("nodes:\n", f);
   for (size_t i = 0; i < s->node_count; i++) {
@@ -108,6 +154,15 @@ static void write_nodes(FILE *f, const ts_scenario *s) {
       }
       fputs("]\n", f);
     }
+    fprintf(f, "    forwarding: %s\n", node->forwarding ? "true" : "false");
+    fputs(node->route_count ? "    routes:\n" : "    routes: []\n", f);
+    for (size_t j = 0; j < node->route_count; j++) {
+      fputs("      - to: ", f);
+      write_address(f, &node->routes[j].to, true);
+      fputs("\n        via: ", f);
+      write_quoted(f, node->interfaces[node->routes[j].iface].name);
+      fputc('\n', f);
+    }
   }
 }
 
@@ -125,8 +180,10 @@ static void write_links(FILE *f, const ts_scenario *s) {
     write_quoted(f, link->name);
     fputs("\n    endpoints: [", f);
     write_endpoint(f, s, &link->endpoints[0]);
-    fputs(", ", f);
-    write_endpoint(f, s, &link->endpoints[1]);
+    if (!link->to_phone) {
+      fputs(", ", f);
+      write_endpoint(f, s, &link->endpoints[1]);
+    }
     fputs("]\n", f);
     write_duration(f, "    ", "delay", link->delay);
     write_duration(f, "    ", "jitter", link->jitter);
@@ -164,6 +221,192 @@ static void write_apps(FILE *f, const ts_scenario *s) {
   }
 }
 
+static void write_relays(FILE *f, const ts_scenario *s) {
+  fputs(s->relay_count ? "relays:\n" : "relays: []\n", f);
+  for (size_t i = 0; i < s->relay_count; i++) {
+    const ts_scenario_relay *r = &s->relays[i];
+    fputs("  - name: ", f);
+    write_quoted(f, r->name);
+    fputs("\n    node: ", f);
+    write_quoted(f, s->nodes[r->node].name);
+    fprintf(f, "\n    port: %u\n    gateway: ", (unsigned)r->port);
+    write_plain(f, &r->gateway);
+    fputc('\n', f);
+    if (r->hostname[0]) fprintf(f, "    hostname: \"%s\"\n", r->hostname);
+  }
+}
+
+static void write_dhcp_servers(FILE *f, const ts_scenario *s) {
+  fputs(s->dhcp_server_count ? "dhcp-servers:\n" : "dhcp-servers: []\n", f);
+  for (size_t i = 0; i < s->dhcp_server_count; i++) {
+    const ts_scenario_dhcp_server *d = &s->dhcp_servers[i];
+    const ts_scenario_node *node = &s->nodes[d->node];
+    fputs("  - node: ", f);
+    write_quoted(f, node->name);
+    fputs("\n    interface: ", f);
+    write_quoted(f, node->interfaces[d->iface].name);
+    char a[64], b[64];
+    ts_ipprefix pa = {d->pool_first, 32}, pb = {d->pool_last, 32};
+    ts_ipprefix_format(&pa, false, a, sizeof a);
+    ts_ipprefix_format(&pb, false, b, sizeof b);
+    fprintf(f, "\n    pool: \"%s-%s\"\n    prefix: %u\n", a, b, (unsigned)d->prefix_len);
+    if (d->has_router) {
+      fputs("    router: ", f);
+      write_plain(f, &d->router);
+      fputc('\n', f);
+    }
+    fputs("    dns: ", f);
+    write_plain_list(f, d->dns, d->dns_count);
+    fputc('\n', f);
+    write_duration(f, "    ", "lease", d->lease);
+    fputs(d->route_count ? "    routes:\n" : "    routes: []\n", f);
+    for (size_t j = 0; j < d->route_count; j++) {
+      fputs("      - to: ", f);
+      write_address(f, &d->routes[j].to, true);
+      fputs("\n        via: ", f);
+      write_plain(f, &d->routes[j].via);
+      fputc('\n', f);
+    }
+  }
+}
+
+static void write_dns_table(FILE *f, const char *key, const ts_scenario_dns_entry *e, size_t n) {
+  fprintf(f, n ? "    %s:\n" : "    %s: {}\n", key);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    fprintf(f, "      \"%s\": [", e[i].name);
+    for (; j < n && strcmp(e[j].name, e[i].name) == 0; j++) {
+      if (j > i) fputs(", ", f);
+      write_plain(f, &e[j].addr);
+    }
+    fputs("]\n", f);
+    i = j;
+  }
+}
+
+static void write_dns_servers(FILE *f, const ts_scenario *s) {
+  fputs(s->dns_server_count ? "dns-servers:\n" : "dns-servers: []\n", f);
+  for (size_t i = 0; i < s->dns_server_count; i++) {
+    const ts_scenario_dns_server *d = &s->dns_servers[i];
+    fputs("  - node: ", f);
+    write_quoted(f, s->nodes[d->node].name);
+    fputc('\n', f);
+    write_duration(f, "    ", "ttl", d->ttl);
+    write_dns_table(f, "records", d->records, d->record_count);
+    write_dns_table(f, "spoof", d->spoofs, d->spoof_count);
+  }
+}
+
+static const char *yes(bool b) { return b ? "true" : "false"; }
+
+static void write_monitor(FILE *f, const ts_scenario_monitor *m) {
+  fprintf(f, "    monitor:\n      path: %s\n      target: ",
+          ts_scenario_monitor_path_name(m->path));
+  write_plain(f, &m->target);
+  fprintf(f, "\n      size: %u\n", (unsigned)m->size);
+  write_duration(f, "      ", "check-interval", m->check_interval);
+  write_duration(f, "      ", "ping-delay", m->ping_delay);
+  write_duration(f, "      ", "establish-timeout", m->establish_timeout);
+  fprintf(f, "      establish-timeout-multiplier: %u\n", (unsigned)m->establish_timeout_multiplier);
+  write_duration(f, "      ", "ping-timeout", m->ping_timeout);
+  write_duration(f, "      ", "heartbeat-interval", m->heartbeat_interval);
+  write_duration(f, "      ", "heartbeat-reply-timeout", m->heartbeat_reply_timeout);
+}
+
+static void write_vpn(FILE *f, const ts_scenario *s, const ts_scenario_vpn *v) {
+  fprintf(f, "  vpn:\n    enabled: %s\n", yes(v->enabled));
+  for (int i = 0; i < TS_SCENARIO_FLAG_COUNT; i++) {
+    if (v->flags[i] != TS_SCENARIO_DEFAULT)
+      fprintf(f, "    %s: %s\n", ts_scenario_flag_name(i), yes(v->flags[i] == TS_SCENARIO_TRUE));
+  }
+  fputs("    relay: ", f);
+  write_quoted(f, s->relays[v->relay].name);
+  fputs("\n    tunnel-addresses: ", f);
+  write_prefix_list(f, v->tunnel_addresses, v->tunnel_address_count);
+  fputs("\n    included-routes: ", f);
+  write_prefix_list(f, v->included_routes, v->included_route_count);
+  fputs("\n    excluded-routes: ", f);
+  write_prefix_list(f, v->excluded_routes, v->excluded_route_count);
+  fputs("\n    dns: ", f);
+  write_plain_list(f, v->dns, v->dns_count);
+  fprintf(f, "\n    on-demand: %s\n", yes(v->on_demand));
+  if (v->has_connect_at) write_duration(f, "    ", "connect-at", v->connect_at);
+  fprintf(f, "    error-state: %s\n    completion: %s\n",
+          ts_scenario_error_state_name(v->error_state), ts_scenario_completion_name(v->completion));
+  write_duration(f, "    ", "settings-delay", v->settings_delay);
+  write_duration(f, "    ", "persistent-keepalive", (ts_time)v->persistent_keepalive * TS_SEC);
+  fprintf(f, "    on-loss: %s\n", ts_scenario_on_loss_name(v->on_loss));
+  if (v->monitor.configured) write_monitor(f, &v->monitor);
+}
+
+static void write_phone_iface(FILE *f, const ts_scenario *s, int which) {
+  const ts_scenario_phone_iface *pi = &s->phone.ifaces[which];
+  if (!pi->configured) return;
+  fprintf(f, "  %s:\n    link: ", ts_scenario_phone_if_name(which));
+  write_quoted(f, s->links[pi->link].name);
+  fputc('\n', f);
+  if (which == TS_SCENARIO_WIFI) fprintf(f, "    dhcp: %s\n", yes(pi->dhcp));
+  if (pi->has_address) {
+    fputs("    address: ", f);
+    write_address(f, &pi->address, true);
+    fputc('\n', f);
+  }
+  if (pi->has_router) {
+    fputs("    router: ", f);
+    write_plain(f, &pi->router);
+    fputc('\n', f);
+  }
+  if (!pi->dhcp) {
+    fputs("    dns: ", f);
+    write_plain_list(f, pi->dns, pi->dns_count);
+    fputc('\n', f);
+  }
+}
+
+static void write_phone_apps(FILE *f, const ts_scenario_phone *ph) {
+  fputs(ph->app_count ? "  apps:\n" : "  apps: []\n", f);
+  for (size_t i = 0; i < ph->app_count; i++) {
+    const ts_scenario_phone_app *a = &ph->apps[i];
+    fputs("    - name: ", f);
+    write_quoted(f, a->name);
+    fprintf(f, "\n      type: %s\n      class: %s\n      api: %s\n      scope: %s\n",
+            ts_scenario_phone_app_type_name(a->type), ts_scenario_traffic_class_name(a->traffic_class),
+            ts_scenario_api_name(a->api), ts_scenario_scope_name(a->scope));
+    if (a->type == TS_SCENARIO_PHONE_DNS) {
+      fprintf(f, "      target: \"%s\"\n", a->target_name);
+    } else {
+      fputs("      target: ", f);
+      write_plain(f, &a->target);
+      fputc('\n', f);
+    }
+    if (a->type == TS_SCENARIO_PHONE_UDP || a->type == TS_SCENARIO_PHONE_TCP)
+      fprintf(f, "      port: %u\n", (unsigned)a->port);
+    write_duration(f, "      ", "start", a->start);
+    write_duration(f, "      ", "interval", a->interval);
+    fprintf(f, "      count: %u\n", (unsigned)a->count);
+    if (a->type != TS_SCENARIO_PHONE_DNS) fprintf(f, "      size: %u\n", (unsigned)a->size);
+    if (a->type == TS_SCENARIO_PHONE_TCP) fprintf(f, "      long-lived: %s\n", yes(a->long_lived));
+  }
+}
+
+static void write_phone(FILE *f, const ts_scenario *s) {
+  if (!s->has_phone) return;
+  const ts_scenario_phone *ph = &s->phone;
+  fputs("phone:\n  name: ", f);
+  write_quoted(f, ph->name);
+  fputc('\n', f);
+  if (ph->os[0]) {
+    fputs("  os: ", f);
+    write_quoted(f, ph->os);
+    fputc('\n', f);
+  }
+  write_phone_iface(f, s, TS_SCENARIO_WIFI);
+  write_phone_iface(f, s, TS_SCENARIO_CELLULAR);
+  fprintf(f, "  primary: %s\n", ts_scenario_phone_if_name(ph->primary));
+  if (ph->vpn.configured) write_vpn(f, s, &ph->vpn);
+  write_phone_apps(f, ph);
+}
+
 static void write_timeline(FILE *f, const ts_scenario *s) {
   fputs(s->timeline_count ? "timeline:\n" : "timeline: []\n", f);
   for (size_t i = 0; i < s->timeline_count; i++) {
@@ -175,6 +418,23 @@ static void write_timeline(FILE *f, const ts_scenario *s) {
       fputs("    link: ", f);
       write_quoted(f, s->links[ev->link].name);
       fputc('\n', f);
+    }
+    switch (ev->action) {
+      case TS_ACTION_VPN_CONNECT:
+        fprintf(f, "    cause: %s\n", ts_scenario_start_cause_name(ev->cause));
+        break;
+      case TS_ACTION_VPN_DISCONNECT:
+        fprintf(f, "    reason: %s\n", ts_scenario_stop_reason_name(ev->reason));
+        break;
+      case TS_ACTION_SWITCH_PRIMARY:
+        fprintf(f, "    to: %s\n", ts_scenario_phone_if_name(ev->to));
+        break;
+      case TS_ACTION_REASSERT: write_duration(f, "    ", "duration", ev->duration); break;
+      case TS_ACTION_SET_FLAG:
+        fprintf(f, "    flag: %s\n    value: %s\n    reconnect: %s\n",
+                ts_scenario_flag_name(ev->flag), yes(ev->value), yes(ev->reconnect));
+        break;
+      default: break;
     }
   }
 }
@@ -193,6 +453,10 @@ int ts_scenario_write(const ts_scenario *s, FILE *f) {
   if (s->has_duration) write_duration(f, "", "duration", s->duration);
   write_nodes(f, s);
   write_links(f, s);
+  if (s->relay_count) write_relays(f, s);
+  if (s->dhcp_server_count) write_dhcp_servers(f, s);
+  if (s->dns_server_count) write_dns_servers(f, s);
+  write_phone(f, s);
   write_apps(f, s);
   write_timeline(f, s);
   return ferror(f) ? TS_EIO : 0;

@@ -18,6 +18,8 @@ static const char *const valid_files[] = {
     VALID_DIR "minimal.yaml",
     VALID_DIR "defaults.yaml",
     VALID_DIR "edge-cases.yaml",
+    VALID_DIR "phone-full.yaml",
+    VALID_DIR "phone-defaults.yaml",
 };
 #define VALID_COUNT (sizeof valid_files / sizeof *valid_files)
 
@@ -623,6 +625,252 @@ TS_TEST(canonical_output_of_a_link) {
   if (!ok) fprintf(stderr, "%s", out);
   free(out);
   TS_CHECK(ok);
+}
+
+/* ------------------------------------------------------------ the phone and its world */
+
+static bool ip_is(const ts_ipaddr *a, const char *text) {
+  ts_ipprefix p = {*a, (uint8_t)(a->family == 6 ? 128 : 32)};
+  return addr_is(&p, text, a->family == 6 ? 128 : 32);
+}
+
+TS_TEST(phone_sections_load_with_every_value) {
+  ts_scenario *s = NULL;
+  ts_diag diag;
+  int rc = ts_scenario_load_file(VALID_DIR "phone-full.yaml", &s, &diag);
+  if (rc) fprintf(stderr, "  %s:%d:%d: %s\n", diag.file, diag.line, diag.col, diag.message);
+  TS_CHECK_INT(rc, ==, 0);
+  const ts_scenario_node *ap = &s->nodes[0];
+  TS_CHECK(ap->forwarding && !s->nodes[1].forwarding);
+  TS_CHECK_INT(ap->route_count, ==, 2);
+  TS_CHECK(addr_is(&ap->routes[0].to, "0.0.0.0", 0) && ap->routes[0].iface == 1);
+  TS_CHECK(addr_is(&ap->routes[1].to, "fd00::", 8) && ap->routes[1].iface == 0);
+  TS_CHECK(s->links[0].to_phone && !s->links[1].to_phone && s->links[2].to_phone);
+  TS_CHECK(s->links[0].endpoints[1].node == TS_SCENARIO_NONE);
+  TS_CHECK_INT(s->nodes[0].interfaces[0].link, ==, 0);
+
+  TS_CHECK_INT(s->relay_count, ==, 2);
+  TS_CHECK_STR(s->relays[0].name, "relay1");
+  TS_CHECK_INT(s->relays[0].node, ==, 1);
+  TS_CHECK_INT(s->relays[0].port, ==, 4500);
+  TS_CHECK(ip_is(&s->relays[0].gateway, "10.65.0.1"));
+  TS_CHECK_STR(s->relays[0].hostname, "Relay1.VPN.example");
+  TS_CHECK_INT(s->relays[1].port, ==, 51820);
+  TS_CHECK(ip_is(&s->relays[1].gateway, "10.64.0.1"));
+  TS_CHECK_STR(s->relays[1].hostname, "");
+  TS_CHECK_INT(ts_scenario_find_relay(s, "relay2"), ==, 1);
+
+  TS_CHECK_INT(s->dhcp_server_count, ==, 1);
+  const ts_scenario_dhcp_server *d = &s->dhcp_servers[0];
+  TS_CHECK(d->node == 0 && d->iface == 0);
+  TS_CHECK(ip_is(&d->pool_first, "10.0.0.10") && ip_is(&d->pool_last, "10.0.0.20"));
+  TS_CHECK_INT(d->prefix_len, ==, 16);
+  TS_CHECK(d->has_router && ip_is(&d->router, "10.0.0.1"));
+  TS_CHECK(d->dns_count == 2 && ip_is(&d->dns[1], "9.9.9.9"));
+  TS_CHECK_INT(d->lease, ==, 30 * TS_SEC);
+  TS_CHECK_INT(d->route_count, ==, 2);
+  TS_CHECK(addr_is(&d->routes[1].to, "0.0.0.0", 1) && ip_is(&d->routes[1].via, "10.0.0.1"));
+
+  const ts_scenario_dns_server *dns = &s->dns_servers[0];
+  TS_CHECK(dns->node == 1 && dns->ttl == 5 * TS_SEC);
+  TS_CHECK_INT(dns->record_count, ==, 3);
+  TS_CHECK_STR(dns->records[1].name, "example.com");
+  TS_CHECK(ip_is(&dns->records[1].addr, "2001:db8::20"));
+  TS_CHECK_STR(dns->records[2].name, "b.example");
+  TS_CHECK(dns->spoof_count == 1 && ip_is(&dns->spoofs[0].addr, "192.0.2.66"));
+
+  TS_CHECK(s->has_phone);
+  const ts_scenario_phone *ph = &s->phone;
+  TS_CHECK_STR(ph->name, "iphone");
+  TS_CHECK_STR(ph->os, "ios-16.4");
+  const ts_scenario_phone_iface *wifi = &ph->ifaces[TS_SCENARIO_WIFI];
+  const ts_scenario_phone_iface *cell = &ph->ifaces[TS_SCENARIO_CELLULAR];
+  TS_CHECK(wifi->configured && wifi->link == 0 && wifi->dhcp && !wifi->has_address);
+  TS_CHECK(cell->configured && cell->link == 2 && !cell->dhcp);
+  TS_CHECK(cell->has_address && addr_is(&cell->address, "10.20.0.2", 24));
+  TS_CHECK(cell->has_router && ip_is(&cell->router, "10.20.0.1"));
+  TS_CHECK(cell->dns_count == 1 && ip_is(&cell->dns[0], "10.20.0.1"));
+  TS_CHECK_INT(ph->primary, ==, TS_SCENARIO_CELLULAR);
+
+  const ts_scenario_vpn *v = &ph->vpn;
+  TS_CHECK(v->configured && !v->enabled);
+  TS_CHECK_INT(v->flags[TS_SCENARIO_FLAG_INCLUDE_ALL_NETWORKS], ==, TS_SCENARIO_TRUE);
+  TS_CHECK_INT(v->flags[TS_SCENARIO_FLAG_EXCLUDE_LOCAL_NETWORKS], ==, TS_SCENARIO_FALSE);
+  TS_CHECK_INT(v->flags[TS_SCENARIO_FLAG_EXCLUDE_CELLULAR_SERVICES], ==, TS_SCENARIO_FALSE);
+  TS_CHECK_INT(v->flags[TS_SCENARIO_FLAG_EXCLUDE_APNS], ==, TS_SCENARIO_FALSE);
+  TS_CHECK_INT(v->flags[TS_SCENARIO_FLAG_EXCLUDE_DEVICE_COMMUNICATION], ==, TS_SCENARIO_FALSE);
+  TS_CHECK_INT(v->flags[TS_SCENARIO_FLAG_ENFORCE_ROUTES], ==, TS_SCENARIO_TRUE);
+  TS_CHECK_INT(v->flags[TS_SCENARIO_FLAG_DISCONNECT_ON_SLEEP], ==, TS_SCENARIO_TRUE);
+  TS_CHECK_INT(v->relay, ==, 1);
+  TS_CHECK(v->tunnel_address_count == 2 && addr_is(&v->tunnel_addresses[1], "fc00::9", 128));
+  TS_CHECK(v->included_route_count == 1 && addr_is(&v->included_routes[0], "10.0.0.0", 8));
+  TS_CHECK(v->excluded_route_count == 1 && addr_is(&v->excluded_routes[0], "10.10.0.0", 16));
+  TS_CHECK(v->dns_count == 2 && ip_is(&v->dns[1], "1.1.1.1"));
+  TS_CHECK(v->on_demand && v->has_connect_at && v->connect_at == 1500 * TS_MS);
+  TS_CHECK_INT(v->error_state, ==, TS_SCENARIO_ERROR_WITHOUT_ROUTES);
+  TS_CHECK_INT(v->completion, ==, TS_SCENARIO_COMPLETE_AFTER_MONITOR);
+  TS_CHECK_INT(v->settings_delay, ==, 100 * TS_MS);
+  TS_CHECK_INT(v->persistent_keepalive, ==, 25);
+  TS_CHECK_INT(v->on_loss, ==, TS_SCENARIO_LOSS_REASSERT);
+  const ts_scenario_monitor *mon = &v->monitor;
+  TS_CHECK(mon->configured && mon->path == TS_SCENARIO_MONITOR_ENGINE_DIRECT);
+  TS_CHECK(ip_is(&mon->target, "10.64.0.7") && mon->size == 32);
+  TS_CHECK_INT(mon->check_interval, ==, 500 * TS_MS);
+  TS_CHECK_INT(mon->ping_delay, ==, 2 * TS_SEC);
+  TS_CHECK_INT(mon->establish_timeout, ==, 5 * TS_SEC);
+  TS_CHECK_INT(mon->establish_timeout_multiplier, ==, 3);
+  TS_CHECK_INT(mon->ping_timeout, ==, 20 * TS_SEC);
+  TS_CHECK_INT(mon->heartbeat_interval, ==, 12 * TS_SEC);
+  TS_CHECK_INT(mon->heartbeat_reply_timeout, ==, 4 * TS_SEC);
+
+  TS_CHECK_INT(ph->app_count, ==, 5);
+  const ts_scenario_phone_app *a = &ph->apps[0];
+  TS_CHECK(a->type == TS_SCENARIO_PHONE_PING && a->traffic_class == 6 /* apns */);
+  TS_CHECK(a->api == TS_SCENARIO_API_NWCONNECTION && a->scope == TS_SCENARIO_SCOPE_WIFI);
+  TS_CHECK(a->has_target && ip_is(&a->target, "198.51.100.20") && a->port == 0);
+  TS_CHECK(a->start == 500 * TS_MS && a->interval == 250 * TS_MS && a->count == 10 && a->size == 100);
+  a = &ph->apps[1];
+  TS_CHECK(a->type == TS_SCENARIO_PHONE_UDP && a->traffic_class == 1 && a->port == 53 && a->size == 0);
+  TS_CHECK(a->scope == TS_SCENARIO_SCOPE_VIRTUAL_INTERFACE && ip_is(&a->target, "2001:db8::20"));
+  a = &ph->apps[2];
+  TS_CHECK(a->type == TS_SCENARIO_PHONE_DNS && !a->has_target && a->port == 0 && a->size == 0);
+  TS_CHECK_STR(a->target_name, "example.com");
+  TS_CHECK(a->scope == TS_SCENARIO_SCOPE_CELLULAR && a->count == 3);
+  a = &ph->apps[3];
+  TS_CHECK(a->type == TS_SCENARIO_PHONE_TCP && a->api == TS_SCENARIO_API_NWTCPCONNECTION);
+  TS_CHECK(a->port == 1337 && a->long_lived);
+  TS_CHECK(ph->apps[4].port == 80 && !ph->apps[4].long_lived);
+  TS_CHECK_INT(ts_scenario_find_phone_app(s, "tcp2"), ==, 4);
+  TS_CHECK(ts_scenario_find_app(s, "tcp2") == TS_SCENARIO_NONE);
+
+  TS_CHECK_INT(s->timeline_count, ==, 15);
+  const ts_timeline_event *ev = s->timeline;
+  TS_CHECK(ev[0].action == TS_ACTION_VPN_CONNECT && ev[0].cause == TS_SCENARIO_START_ON_DEMAND);
+  TS_CHECK(ev[1].action == TS_ACTION_VPN_DISCONNECT && ev[1].reason == TS_SCENARIO_STOP_APP_UPDATE);
+  TS_CHECK(ev[2].action == TS_ACTION_VPN_ERROR && ev[2].link == TS_SCENARIO_NONE);
+  TS_CHECK(ev[3].action == TS_ACTION_PROVIDER_CRASH);
+  TS_CHECK(ev[4].action == TS_ACTION_WIFI_DOWN && ev[5].action == TS_ACTION_WIFI_UP);
+  TS_CHECK(ev[6].action == TS_ACTION_CELLULAR_DOWN && ev[7].action == TS_ACTION_CELLULAR_UP);
+  TS_CHECK(ev[8].action == TS_ACTION_SWITCH_PRIMARY && ev[8].to == TS_SCENARIO_WIFI);
+  TS_CHECK(ev[9].action == TS_ACTION_REASSERT && ev[9].duration == 2 * TS_SEC);
+  TS_CHECK(ev[10].action == TS_ACTION_SET_FLAG && ev[10].flag == TS_SCENARIO_FLAG_EXCLUDE_APNS);
+  TS_CHECK(ev[10].value && !ev[10].reconnect);
+  TS_CHECK(ev[11].cause == TS_SCENARIO_START_USER && ev[12].reason == TS_SCENARIO_STOP_USER);
+  TS_CHECK(ev[13].flag == TS_SCENARIO_FLAG_INCLUDE_ALL_NETWORKS && !ev[13].value && ev[13].reconnect);
+  TS_CHECK(ev[14].action == TS_ACTION_LINK_DOWN && ev[14].link == 1);
+  ts_scenario_free(s);
+}
+
+TS_TEST(phone_sections_get_their_defaults) {
+  ts_scenario *s = NULL;
+  ts_diag diag;
+  int rc = ts_scenario_load_file(VALID_DIR "phone-defaults.yaml", &s, &diag);
+  if (rc) fprintf(stderr, "  %s:%d:%d: %s\n", diag.file, diag.line, diag.col, diag.message);
+  TS_CHECK_INT(rc, ==, 0);
+  TS_CHECK(!s->nodes[0].forwarding && s->nodes[0].route_count == 0);
+  TS_CHECK(s->relays[0].port == 51820 && ip_is(&s->relays[0].gateway, "10.64.0.1"));
+  const ts_scenario_dhcp_server *d = &s->dhcp_servers[0];
+  TS_CHECK(d->prefix_len == 24 && !d->has_router && d->dns_count == 0 && d->route_count == 0);
+  TS_CHECK_INT(d->lease, ==, 3600 * TS_SEC);
+  TS_CHECK(s->dns_servers[0].ttl == 60 * TS_SEC && s->dns_servers[0].record_count == 0);
+  TS_CHECK_INT(s->dns_servers[0].spoof_count, ==, 0);
+  const ts_scenario_phone *ph = &s->phone;
+  TS_CHECK_STR(ph->name, "phone");
+  TS_CHECK_STR(ph->os, "");
+  TS_CHECK(!ph->ifaces[TS_SCENARIO_WIFI].dhcp && !ph->ifaces[TS_SCENARIO_WIFI].has_router);
+  TS_CHECK(!ph->ifaces[TS_SCENARIO_CELLULAR].configured);
+  TS_CHECK_INT(ph->primary, ==, TS_SCENARIO_WIFI);
+  const ts_scenario_vpn *v = &ph->vpn;
+  TS_CHECK(v->configured && v->enabled && !v->on_demand && !v->has_connect_at);
+  for (int i = 0; i < TS_SCENARIO_FLAG_COUNT; i++) TS_CHECK_INT(v->flags[i], ==, TS_SCENARIO_DEFAULT);
+  TS_CHECK(v->tunnel_address_count == 1 && addr_is(&v->tunnel_addresses[0], "10.64.0.2", 32));
+  TS_CHECK(v->included_route_count == 2 && addr_is(&v->included_routes[1], "::", 0));
+  TS_CHECK_INT(v->excluded_route_count, ==, 0);
+  TS_CHECK(v->dns_count == 1 && ip_is(&v->dns[0], "10.64.0.1"));
+  TS_CHECK(v->error_state == TS_SCENARIO_ERROR_WITH_ROUTES && v->on_loss == TS_SCENARIO_LOSS_IGNORE);
+  TS_CHECK(v->completion == TS_SCENARIO_COMPLETE_AFTER_SETTINGS && v->settings_delay == 0);
+  TS_CHECK_INT(v->persistent_keepalive, ==, 0);
+  const ts_scenario_monitor *m = &v->monitor;
+  TS_CHECK(m->configured && m->path == TS_SCENARIO_MONITOR_BSD_UTUN && ip_is(&m->target, "10.64.0.1"));
+  TS_CHECK(m->size == 16 && m->check_interval == TS_SEC && m->ping_delay == 3 * TS_SEC);
+  TS_CHECK(m->establish_timeout == 4 * TS_SEC && m->establish_timeout_multiplier == 2);
+  TS_CHECK(m->ping_timeout == 15 * TS_SEC && m->heartbeat_interval == 10 * TS_SEC);
+  TS_CHECK_INT(m->heartbeat_reply_timeout, ==, 3 * TS_SEC);
+  const ts_scenario_phone_app *a = ph->apps;
+  for (size_t i = 0; i < 4; i++) {
+    TS_CHECK(a[i].traffic_class == 0 && a[i].api == TS_SCENARIO_API_BSD);
+    TS_CHECK(a[i].scope == TS_SCENARIO_SCOPE_NONE && a[i].start == 0 && a[i].interval == TS_SEC);
+    TS_CHECK(a[i].count == 1 && !a[i].long_lived);
+  }
+  TS_CHECK(a[0].port == 0 && a[0].size == 56 && a[1].port == 7 && a[1].size == 56);
+  TS_CHECK(a[2].port == 0 && a[2].size == 0 && a[3].port == 80 && a[3].size == 56);
+  TS_CHECK(s->timeline[0].cause == TS_SCENARIO_START_USER);
+  TS_CHECK(s->timeline[1].reason == TS_SCENARIO_STOP_USER);
+  TS_CHECK(s->timeline[2].duration == 0 && s->timeline[3].reconnect);
+  ts_scenario_free(s);
+  /* A scenario without a phone has none. */
+  s = load_text(two_nodes, NULL);
+  TS_CHECK(s != NULL && !s->has_phone && s->relay_count == 0 && s->dns_server_count == 0);
+  ts_scenario_free(s);
+}
+
+/* The ground-truth scenarios of ios-model.md §7 load and round-trip. */
+TS_TEST(ground_truth_scenarios_load) {
+  static const char *const gts[] = {
+      "gt-01-preexisting-tcp-ian-off", "gt-02-preexisting-tcp-ian-on",
+      "gt-03-wifi-to-cellular-ian-on", "gt-04-wifi-to-cellular-ian-off",
+      "gt-09-provider-icmp-ian-on",    "gt-11-nwconnection-virtual-ian-on",
+      "gt-20-error-state-without-routes", "gt-27-toggle-ian-hard-reconnect",
+  };
+  for (size_t i = 0; i < sizeof gts / sizeof *gts; i++) {
+    char path[256];
+    snprintf(path, sizeof path, VALID_DIR "gt/%s.yaml", gts[i]);
+    ts_scenario *s = NULL;
+    ts_diag diag;
+    int rc = ts_scenario_load_file(path, &s, &diag);
+    if (rc) fprintf(stderr, "  %s:%d:%d: %s\n", diag.file, diag.line, diag.col, diag.message);
+    TS_CHECK_INT(rc, ==, 0);
+    TS_CHECK(s->has_phone && s->phone.vpn.configured);
+    bool ok = round_trips(s);
+    if (!ok) fprintf(stderr, "  %s does not round-trip\n", path);
+    TS_CHECK(ok);
+    ts_scenario_free(s);
+  }
+}
+
+/* The short GT-20 example of the reference loads. */
+TS_TEST(the_documented_phone_example_loads) {
+  size_t len;
+  char *doc = read_file("docs/scenario-reference.md", &len);
+  TS_CHECK(doc != NULL);
+  char *text = realloc(doc, len + 1);
+  TS_CHECK(text != NULL);
+  text[len] = '\0';
+  char *start = strstr(text, "```\nversion: 1\nname: gt-20-short");
+  char *end = start ? strstr(start + 4, "\n```") : NULL;
+  ts_scenario *s = NULL;
+  ts_diag diag = {0};
+  if (start && end) ts_scenario_load_buffer("gt-20-short", start + 4, (size_t)(end - start) - 3, &s, &diag);
+  free(text);
+  if (!s) fprintf(stderr, "  %s:%d:%d: %s\n", diag.file, diag.line, diag.col, diag.message);
+  TS_CHECK(s != NULL);
+  TS_CHECK(s->phone.vpn.error_state == TS_SCENARIO_ERROR_WITHOUT_ROUTES);
+  TS_CHECK(s->timeline[0].action == TS_ACTION_VPN_ERROR);
+  ts_scenario_free(s);
+}
+
+TS_TEST(names_of_the_new_vocabularies) {
+  TS_CHECK_STR(ts_scenario_flag_name(TS_SCENARIO_FLAG_INCLUDE_ALL_NETWORKS), "include-all-networks");
+  TS_CHECK_STR(ts_scenario_flag_apple_name(TS_SCENARIO_FLAG_EXCLUDE_APNS), "excludeAPNs");
+  TS_CHECK(ts_scenario_flag_name(TS_SCENARIO_FLAG_COUNT) == NULL);
+  TS_CHECK_STR(ts_scenario_traffic_class_name(0), "app");
+  TS_CHECK_STR(ts_scenario_traffic_class_name(9), "appstore-downloader");
+  TS_CHECK(ts_scenario_traffic_class_name(TS_SCENARIO_TRAFFIC_CLASS_COUNT) == NULL);
+  TS_CHECK_STR(ts_scenario_monitor_path_name(TS_SCENARIO_MONITOR_NWCONNECTION_VIRTUAL), "nwconnection-virtual");
+  TS_CHECK_STR(ts_scenario_action_name(TS_ACTION_SET_FLAG), "set-flag");
+  TS_CHECK_STR(ts_scenario_stop_reason_apple_name(TS_SCENARIO_STOP_APP_UPDATE), "appUpdate");
+  TS_CHECK_STR(ts_scenario_phone_app_type_name(TS_SCENARIO_PHONE_DNS), "dns");
+  TS_CHECK(ts_scenario_scope_name(-1) == NULL);
 }
 
 /* ------------------------------------------------------------ brute force */
