@@ -17,6 +17,7 @@ typedef struct port {         /* one physical interface's attachment to a link *
 } port;
 
 typedef struct psock {        /* the phone's side of a socket: demux and delivery */
+  ts_phone *ph;
   bool used;
   ts_sock_id id;
   ts_traffic_class owner;
@@ -28,6 +29,13 @@ typedef struct psock {        /* the phone's side of a socket: demux and deliver
   uint16_t remote_port;
   ts_phone_recv_fn recv;
   void *ctx;
+  /* TCP */
+  ts_tcp *tcp;               /* NULL until connecting (an NW socket waits for a path) */
+  bool tcp_pending;          /* NW: connect when the path appears */
+  ts_ipaddr local_addr;      /* the connection's source address */
+  ts_phone_tcp_ops tcp_ops;
+  bool has_tmpl;
+  ts_tcp_config tmpl;
 } psock;
 
 typedef struct deferred {
@@ -59,6 +67,7 @@ struct ts_phone {
   ts_phone_provider_ops prov_ops;
   void *prov_ctx;
   ts_vpn_stop_reason stop_reason;
+  uint64_t tcp_opened;       /* names connections uniquely (their ISN stream) */
   ts_phone_stats stats;
 };
 
@@ -84,6 +93,10 @@ static void release(void *obj) {
 
 void ts_phone_destroy(ts_phone *ph) {
   if (!ph) return;
+  /* The endpoints are attached to the world too; they must not outlive their socket
+   * table. (A world reset or destroy frees both, in either order.) */
+  for (size_t i = 0; i < ph->ps_cap; i++)
+    if (ph->ps[i].used && ph->ps[i].tcp) ts_tcp_destroy(ph->ps[i].tcp);
   ts_world_detach(ph->w, ph);
   release(ph);
 }
@@ -167,13 +180,18 @@ static void trace_event(ts_phone *ph, const char *kind, const char *detail) {
 
 /* ------------------------------------------------------ interfaces, routes */
 
+static void tcp_settle(ts_phone *ph, psock *s);
+
 static void nw_settle(ts_phone *ph) {
-  /* UDP and ICMP have no transport handshake: a path makes them ready at once. */
+  /* UDP and ICMP have no transport handshake: a path makes them ready at once.
+   * TCP's handshake decides (tcp_settle). */
   for (size_t i = 0; i < ph->ps_cap; i++) {
     psock *s = &ph->ps[i];
-    if (s->used && s->api == TS_SOCK_NWCONNECTION &&
-        ts_sock_nw_state(ph->socks, s->id) == TS_NW_PREPARING)
-      ts_sock_nw_transport_ready(ph->socks, s->id);
+    if (!s->used || s->api != TS_SOCK_NWCONNECTION ||
+        ts_sock_nw_state(ph->socks, s->id) != TS_NW_PREPARING)
+      continue;
+    if (s->proto == TS_IPPROTO_TCP) tcp_settle(ph, s);
+    else ts_sock_nw_transport_ready(ph->socks, s->id);
   }
 }
 
@@ -367,11 +385,17 @@ static uint16_t next_ephemeral(ts_phone *ph, uint8_t proto) {
   return 0;
 }
 
+static int tcp_start(ts_phone *ph, psock *s);
+static void psock_release(ts_phone *ph, psock *s);
+
 int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_id *id) {
   if (!ph || !p || !id) return TS_EINVAL;
-  if (p->proto != TS_IPPROTO_ICMP && p->proto != TS_IPPROTO_UDP) return TS_ENOTSUP;
+  if (p->proto != TS_IPPROTO_ICMP && p->proto != TS_IPPROTO_UDP && p->proto != TS_IPPROTO_TCP)
+    return TS_ENOTSUP;
   if (p->api != TS_SOCK_BSD && p->api != TS_SOCK_NWCONNECTION) return TS_ENOTSUP;
   if (p->api == TS_SOCK_NWCONNECTION && !p->remote.family) return TS_EINVAL;
+  bool tcp = p->proto == TS_IPPROTO_TCP;
+  if (tcp && (!p->remote.family || !p->remote_port)) return TS_EINVAL;
   psock *slot = NULL;
   for (size_t i = 0; i < ph->ps_cap && !slot; i++)
     if (!ph->ps[i].used) slot = &ph->ps[i];
@@ -390,6 +414,7 @@ int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_
     if (!rc && p->remote.family) {
       ts_sock_status st;
       rc = ts_sock_bsd_connect(ph->socks, sid, &p->remote, &st);
+      if (!rc && tcp && st == TS_SOCK_ENETUNREACH) rc = TS_ENOENT; /* connect(): ENETUNREACH */
     }
   } else {
     ts_nw_params nw = p->nw;
@@ -405,19 +430,44 @@ int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_
     if (sid) ts_sock_close(ph->socks, sid);
     return rc;
   }
-  *slot = (psock){.used = true, .id = sid, .owner = p->owner, .proto = p->proto, .api = p->api,
-                  .local_id = local, .has_remote = p->remote.family != 0, .remote = p->remote,
-                  .remote_port = p->remote_port, .recv = p->recv, .ctx = p->ctx};
-  nw_settle(ph);
+  *slot = (psock){.ph = ph, .used = true, .id = sid, .owner = p->owner, .proto = p->proto,
+                  .api = p->api, .local_id = local, .has_remote = p->remote.family != 0,
+                  .remote = p->remote, .remote_port = p->remote_port, .recv = p->recv,
+                  .ctx = p->ctx, .tcp_ops = p->tcp, .has_tmpl = p->tcp_tmpl != NULL};
+  if (p->tcp_tmpl) slot->tmpl = *p->tcp_tmpl;
+  if (tcp) {
+    /* BSD: connect() established the socket; the SYN goes now. NWConnection: once
+     * it has a path (now, or at a later path change). */
+    slot->tcp_pending = p->api == TS_SOCK_NWCONNECTION;
+    rc = p->api == TS_SOCK_BSD ? tcp_start(ph, slot) : TS_OK;
+    if (rc) {
+      psock_release(ph, slot);
+      return rc;
+    }
+  }
   *id = sid;
+  nw_settle(ph);
   return TS_OK;
+}
+
+/* Forgets a socket (its endpoint, if any, is destroyed; deferred while busy). */
+static void psock_release(ts_phone *ph, psock *s) {
+  ts_tcp *c = s->tcp;
+  s->used = false;
+  s->tcp = NULL;
+  ts_sock_close(ph->socks, s->id);
+  if (c) ts_tcp_destroy(c);
 }
 
 int ts_phone_socket_close(ts_phone *ph, ts_sock_id id) {
   psock *s = find(ph, id);
   if (!s) return TS_EINVAL;
-  s->used = false;
-  return ts_sock_close(ph->socks, id);
+  if (s->tcp && ts_tcp_get_state(s->tcp) != TS_TCP_CLOSED) {
+    ts_tcp_abort(s->tcp); /* its on_closed releases the socket */
+    if (!find(ph, id)) return TS_OK;
+  }
+  psock_release(ph, s);
+  return TS_OK;
 }
 
 uint16_t ts_phone_socket_local_id(const ts_phone *ph, ts_sock_id id) {
@@ -474,6 +524,50 @@ static void send_physical(ts_phone *ph, const psock *s, const ts_ipaddr *dst, co
   ts_world_link_send(ph->w, p->link, 1, pkt);
 }
 
+/* Counts and traces a send that leaves nothing (an API error, a silent failure,
+ * a drop); true when the verdict sends the packet somewhere. */
+static bool sendable(ts_phone *ph, const psock *s, const ts_sock_send_result *res) {
+  const ts_verdict *v = &res->verdict;
+  if (res->status != TS_SOCK_OK) {
+    ph->stats.send_errors++;
+    verdict_event(ph, "phone-send-error",
+                  s, v, res->status == TS_SOCK_ENOTCONN ? "ENOTCONN" : "ENETUNREACH");
+    return false;
+  }
+  if (v->kind == TS_VERDICT_SILENT_FAIL) {
+    ph->stats.silent_failed++;
+    verdict_event(ph, "phone-silent-fail", s, v, NULL);
+    return false;
+  }
+  if (v->kind == TS_VERDICT_DROP) {
+    ph->stats.dropped++;
+    verdict_event(ph, "phone-drop", s, v, NULL);
+    return false;
+  }
+  return true;
+}
+
+/* Sends a built packet where a sending verdict says. */
+static void dispatch(ts_phone *ph, const psock *s, const ts_ipaddr *dst, const ts_verdict *v,
+                     ts_packet *pkt) {
+  pkt->flow = s->id;
+  switch (v->kind) {
+  case TS_VERDICT_PHYSICAL:
+    send_physical(ph, s, dst, v, pkt);
+    break;
+  case TS_VERDICT_TUNNEL:
+    ph->stats.tx_tunnel++;
+    ts_trace_packet(ts_world_trace(ph->w), now_of(ph), ph->utun_trace, TS_TRACE_TX, NULL, pkt->data,
+                    pkt->len);
+    defer_packet(ph, pkt, DEFER_TO_PROVIDER);
+    break;
+  default: /* loopback */
+    ph->stats.tx_loopback++;
+    defer_packet(ph, pkt, DEFER_LOOPBACK);
+    break;
+  }
+}
+
 /* Builds the packet for a verdict that sends something and sends it. */
 static int transmit(ts_phone *ph, psock *s, const ts_ipaddr *dst, uint16_t seq_or_port,
                     const uint8_t *payload, uint32_t len, ts_sock_send_result *res) {
@@ -482,22 +576,7 @@ static int transmit(ts_phone *ph, psock *s, const ts_ipaddr *dst, uint16_t seq_o
   int rc = ts_sock_send(ph->socks, s->id, dst, res);
   if (rc) return rc;
   const ts_verdict *v = &res->verdict;
-  if (res->status != TS_SOCK_OK) {
-    ph->stats.send_errors++;
-    verdict_event(ph, "phone-send-error",
-                  s, v, res->status == TS_SOCK_ENOTCONN ? "ENOTCONN" : "ENETUNREACH");
-    return TS_OK;
-  }
-  if (v->kind == TS_VERDICT_SILENT_FAIL) {
-    ph->stats.silent_failed++;
-    verdict_event(ph, "phone-silent-fail", s, v, NULL);
-    return TS_OK;
-  }
-  if (v->kind == TS_VERDICT_DROP) {
-    ph->stats.dropped++;
-    verdict_event(ph, "phone-drop", s, v, NULL);
-    return TS_OK;
-  }
+  if (!sendable(ph, s, res)) return TS_OK;
   int out_if = v->kind == TS_VERDICT_TUNNEL ? ph->utun : v->iface;
   const ts_ipaddr *src = iface_source(ph, out_if, dst->family);
   if (!src) {
@@ -518,22 +597,7 @@ static int transmit(ts_phone *ph, psock *s, const ts_ipaddr *dst, uint16_t seq_o
     ts_packet_free(pool, pkt);
     return TS_EINVAL;
   }
-  pkt->flow = s->id;
-  switch (v->kind) {
-  case TS_VERDICT_PHYSICAL:
-    send_physical(ph, s, dst, v, pkt);
-    break;
-  case TS_VERDICT_TUNNEL:
-    ph->stats.tx_tunnel++;
-    ts_trace_packet(ts_world_trace(ph->w), now_of(ph), ph->utun_trace, TS_TRACE_TX, NULL, pkt->data,
-                    pkt->len);
-    defer_packet(ph, pkt, DEFER_TO_PROVIDER);
-    break;
-  default: /* loopback */
-    ph->stats.tx_loopback++;
-    defer_packet(ph, pkt, DEFER_LOOPBACK);
-    break;
-  }
+  dispatch(ph, s, dst, v, pkt);
   return TS_OK;
 }
 
@@ -558,6 +622,189 @@ int ts_phone_send_udp(ts_phone *ph, ts_sock_id id, const ts_ipaddr *dst, uint16_
   return transmit(ph, s, dst, dport, payload, len, res);
 }
 
+/* ------------------------------------------------------------------ TCP */
+
+static bool deliverable(const ts_verdict *v) {
+  return v->kind == TS_VERDICT_TUNNEL || v->kind == TS_VERDICT_PHYSICAL ||
+         v->kind == TS_VERDICT_LOOPBACK;
+}
+
+/* An NWConnection's transport handshake runs while it is preparing, when the API
+ * itself would refuse a send (ENOTCONN): it runs on the path being prepared. */
+static bool nw_handshaking(const ts_phone *ph, const psock *s) {
+  return s->api == TS_SOCK_NWCONNECTION && ts_sock_nw_state(ph->socks, s->id) == TS_NW_PREPARING;
+}
+
+/* Every segment the endpoint emits: one policy verdict, then the normal path. */
+static void tcp_send_ip(void *ctx, ts_packet *pkt) {
+  psock *s = ctx;
+  ts_phone *ph = s->ph;
+  ts_sock_send_result res;
+  memset(&res, 0, sizeof res);
+  int rc;
+  if (nw_handshaking(ph, s)) {
+    ts_policy_flow f;
+    rc = ts_sock_flow(ph->socks, s->id, NULL, &f);
+    if (!rc) ts_policy_decide(&ph->env, &f, &res.verdict);
+  } else {
+    rc = ts_sock_send(ph->socks, s->id, NULL, &res);
+  }
+  if (rc || !sendable(ph, s, &res)) {
+    ts_packet_free(ts_world_pool(ph->w), pkt);
+    return;
+  }
+  dispatch(ph, s, &s->remote, &res.verdict, pkt);
+}
+
+static void tcp_on_connected(void *ctx, ts_tcp *c) {
+  psock *s = ctx;
+  (void)c;
+  if (nw_handshaking(s->ph, s)) ts_sock_nw_transport_ready(s->ph->socks, s->id);
+  if (s->tcp_ops.on_connected) s->tcp_ops.on_connected(s->ctx, s->id);
+}
+
+static void tcp_on_data(void *ctx, ts_tcp *c, const uint8_t *data, size_t len) {
+  psock *s = ctx;
+  (void)c;
+  if (s->tcp_ops.on_data) s->tcp_ops.on_data(s->ctx, s->id, data, len);
+}
+
+static void tcp_on_writable(void *ctx, ts_tcp *c) {
+  psock *s = ctx;
+  (void)c;
+  if (s->tcp_ops.on_writable) s->tcp_ops.on_writable(s->ctx, s->id);
+}
+
+/* CLOSED: the socket goes (the endpoint is freed when its entry point returns),
+ * then the application hears of it. */
+static void tcp_on_closed(void *ctx, ts_tcp *c, ts_tcp_reason why) {
+  psock *s = ctx;
+  (void)c;
+  ts_sock_id id = s->id;
+  ts_phone_tcp_ops ops = s->tcp_ops;
+  void *uctx = s->ctx;
+  psock_release(s->ph, s);
+  if (ops.on_closed) ops.on_closed(uctx, id, why);
+}
+
+/* The source address of a new connection: the interface the socket was established
+ * on, else the one the policy would use now, else the primary interface. */
+static int tcp_source(const ts_phone *ph, const psock *s, ts_ipaddr *out, int *out_iface) {
+  ts_policy_flow f;
+  int iface = 0;
+  if (ts_sock_flow(ph->socks, s->id, NULL, &f) == 0) {
+    iface = f.established_iface;
+    if (iface <= 0) {
+      ts_verdict v;
+      ts_policy_decide(&ph->env, &f, &v);
+      if (deliverable(&v)) iface = v.kind == TS_VERDICT_TUNNEL ? ph->utun : v.iface;
+    }
+  }
+  const ts_ipaddr *a = iface > 0 ? iface_source(ph, iface, s->remote.family) : NULL;
+  int primary = ts_os_iface_primary(ph->ifaces);
+  if (!a && primary > 0) a = iface_source(ph, (iface = primary), s->remote.family);
+  if (!a) return TS_ENOENT;
+  *out = *a;
+  *out_iface = iface;
+  return TS_OK;
+}
+
+/* The MSS for a connection opened on iface (see TS_PHONE_PHYSICAL_MTU). */
+static uint16_t tcp_mss(const ts_phone *ph, int iface, int family) {
+  uint32_t mtu = TS_PHONE_PHYSICAL_MTU;
+  if (iface == ph->utun) {
+    const ts_vpn_settings *st = ts_vpn_session_settings(ph->session);
+    mtu = st && st->mtu ? st->mtu : TS_PHONE_PHYSICAL_MTU - TS_PHONE_TUNNEL_OVERHEAD;
+  }
+  uint32_t headers = (family == 6 ? TS_IPV6_HEADER : TS_IPV4_HEADER) + TS_TCP_HEADER;
+  return (uint16_t)(mtu > headers + 64 ? mtu - headers : 64);
+}
+
+static int tcp_start(ts_phone *ph, psock *s) {
+  ts_tcp_config k;
+  if (s->has_tmpl) k = s->tmpl;
+  else memset(&k, 0, sizeof k);
+  int iface = 0;
+  int rc = tcp_source(ph, s, &s->local_addr, &iface);
+  if (rc) return rc;
+  if (!k.mss) k.mss = tcp_mss(ph, iface, s->remote.family);
+  char name[TS_TCP_NAME_MAX], ra[48];
+  ts_ipaddr_format(&s->remote, ra, sizeof ra);
+  snprintf(name, sizeof name, "%s:%u>%s:%u#%llu", ph->name, (unsigned)s->local_id, ra,
+           (unsigned)s->remote_port, (unsigned long long)ph->tcp_opened);
+  k.name = name;
+  k.local = s->local_addr;
+  k.remote = s->remote;
+  k.local_port = s->local_id;
+  k.remote_port = s->remote_port;
+  k.flow = s->id;
+  k.send_ip = tcp_send_ip;
+  k.send_ctx = s;
+  k.on_connected = tcp_on_connected;
+  k.on_data = tcp_on_data;
+  k.on_writable = tcp_on_writable;
+  k.on_closed = tcp_on_closed;
+  k.ctx = s;
+  rc = ts_tcp_create(ph->w, &k, &s->tcp);
+  if (rc) {
+    s->tcp = NULL;
+    return rc;
+  }
+  ph->tcp_opened++;
+  s->tcp_pending = false;
+  return ts_tcp_connect(s->tcp);
+}
+
+/* An NW TCP socket that is preparing: connect on the new path, or, for a connection
+ * that lost its path and found it again, be ready at once. */
+static void tcp_settle(ts_phone *ph, psock *s) {
+  if (s->tcp_pending) {
+    ts_sock_id id = s->id;
+    int rc = tcp_start(ph, s);
+    if (rc && find(ph, id) == s) {
+      trace_event(ph, "phone-tcp-start-failed", ts_strerror(rc));
+      ts_sock_nw_transport_failed(ph->socks, id);
+      s->tcp_pending = false;
+    }
+    return;
+  }
+  if (s->tcp) {
+    ts_tcp_state st = ts_tcp_get_state(s->tcp);
+    if (st != TS_TCP_SYN_SENT && st != TS_TCP_CLOSED) ts_sock_nw_transport_ready(ph->socks, s->id);
+  }
+}
+
+static psock *find_tcp(const ts_phone *ph, ts_sock_id id) {
+  psock *s = ph ? find(ph, id) : NULL;
+  return s && s->proto == TS_IPPROTO_TCP ? s : NULL;
+}
+
+int64_t ts_phone_tcp_write(ts_phone *ph, ts_sock_id id, const uint8_t *data, size_t len) {
+  psock *s = find_tcp(ph, id);
+  if (!s || (len && !data)) return TS_EINVAL;
+  if (!s->tcp) return TS_ESTATE;
+  return ts_tcp_write(s->tcp, data, len);
+}
+
+int ts_phone_tcp_close(ts_phone *ph, ts_sock_id id) {
+  psock *s = find_tcp(ph, id);
+  if (!s) return TS_EINVAL;
+  if (!s->tcp) { /* never connected: nothing to say to the peer */
+    ts_sock_id sid = s->id;
+    ts_phone_tcp_ops ops = s->tcp_ops;
+    void *uctx = s->ctx;
+    psock_release(ph, s);
+    if (ops.on_closed) ops.on_closed(uctx, sid, TS_TCP_REASON_ABORTED);
+    return TS_OK;
+  }
+  return ts_tcp_close(s->tcp);
+}
+
+ts_tcp *ts_phone_tcp_endpoint(const ts_phone *ph, ts_sock_id id) {
+  psock *s = find_tcp(ph, id);
+  return s ? s->tcp : NULL;
+}
+
 /* ----------------------------------------------------------- receiving */
 
 static bool is_echo_reply(const ts_ip_info *info) {
@@ -577,6 +824,9 @@ static psock *demux(ts_phone *ph, const ts_ip_info *info) {
     else if (s->proto == TS_IPPROTO_ICMP && is_echo_reply(info))
       match = info->icmp_id == s->local_id &&
               (s->api == TS_SOCK_BSD || ts_ipaddr_equal(&s->remote, &info->src));
+    else if (s->proto == TS_IPPROTO_TCP && info->proto == TS_IPPROTO_TCP)
+      match = s->tcp && info->dport == s->local_id && info->sport == s->remote_port &&
+              ts_ipaddr_equal(&s->remote, &info->src) && ts_ipaddr_equal(&s->local_addr, &info->dst);
     if (match) return s;
   }
   return NULL;
@@ -602,13 +852,25 @@ static void input(ts_phone *ph, int iface, const uint8_t *data, uint32_t len) {
     return;
   }
   ts_verdict v;
-  int ok = ts_sock_arrival(ph->socks, s->id, &info.src, iface, &v);
+  memset(&v, 0, sizeof v);
+  int ok;
+  if (s->proto == TS_IPPROTO_TCP && nw_handshaking(ph, s)) { /* the handshake's answers */
+    ts_policy_flow f;
+    ok = ts_sock_flow(ph->socks, s->id, &info.src, &f) == 0 &&
+         ts_policy_decide_arrival(&ph->env, &f, iface, &v);
+  } else {
+    ok = ts_sock_arrival(ph->socks, s->id, &info.src, iface, &v);
+  }
   if (ok != 1) {
     ph->stats.arrival_dropped++;
     verdict_event(ph, "phone-arrival-drop", s, &v, ts_os_iface_name(ph->ifaces, iface));
     return;
   }
   ph->stats.delivered++;
+  if (s->proto == TS_IPPROTO_TCP) {
+    ts_tcp_input(s->tcp, &info, data + info.l4_offset, info.l4_len);
+    return;
+  }
   uint32_t off = info.l4_offset + (s->proto == TS_IPPROTO_UDP ? TS_UDP_HEADER : TS_ICMP_ECHO_HEADER);
   uint32_t end = info.l4_offset + info.l4_len;
   if (s->recv && off <= end) s->recv(s->ctx, s->id, &info, data + off, end - off, iface);

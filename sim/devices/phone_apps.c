@@ -1,11 +1,23 @@
 /* Traffic apps on the phone: see ts_phone_apps.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ts_phone_apps.h"
+#include "ts_tcp_server.h"
 
 #define APP_MAX_PAYLOAD 1024
 #define APP_RING 64
+#define APP_TCP_CONNS 8 /* TCP_SHORT: fetches in flight at once */
+
+typedef struct tcp_conn {
+  ts_sock_id sock;       /* 0: free */
+  ts_time opened_at;
+  uint64_t rx, tx;       /* payload bytes received, written */
+  uint32_t writes, answered;       /* TCP_LONG: writes on this connection, and echoed */
+  uint64_t write_end[APP_RING];    /* TCP_LONG: stream offset after each write */
+  bool bad;              /* a byte did not match */
+} tcp_conn;
 
 struct ts_phone_app {
   ts_phone *ph;
@@ -16,6 +28,10 @@ struct ts_phone_app {
   ts_time sent_at[APP_RING];
   ts_phone_app_stats stats;
   uint8_t payload[APP_MAX_PAYLOAD];
+  bool has_tcp;
+  ts_tcp_config tcp;
+  uint32_t ticks;        /* requests or writes done */
+  tcp_conn conns[APP_TCP_CONNS];
 };
 
 static void on_reply(void *ctx, ts_sock_id sock, const ts_ip_info *info, const uint8_t *payload,
@@ -55,9 +71,159 @@ static int open_socket(ts_phone_app *a) {
   return ts_phone_socket_open(a->ph, &sp, &a->sock);
 }
 
+/* ---------------------------------------------------------------- TCP apps */
+
+static tcp_conn *conn_of(ts_phone_app *a, ts_sock_id sock) {
+  for (size_t i = 0; sock && i < APP_TCP_CONNS; i++)
+    if (a->conns[i].sock == sock) return &a->conns[i];
+  return NULL;
+}
+
+static ts_time app_now(const ts_phone_app *a) { return ts_world_now(ts_phone_world(a->ph)); }
+
+static void note_rtt(ts_phone_app *a, ts_time rtt) {
+  a->stats.received++;
+  if (!a->stats.rtt_min || rtt < a->stats.rtt_min) a->stats.rtt_min = rtt;
+  if (rtt > a->stats.rtt_max) a->stats.rtt_max = rtt;
+  a->stats.rtt_sum += rtt;
+}
+
+static void tcp_connected(void *ctx, ts_sock_id sock) {
+  ts_phone_app *a = ctx;
+  tcp_conn *c = conn_of(a, sock);
+  if (!c) return;
+  a->stats.tcp_established++;
+  if (a->cfg.kind != TS_PHONE_APP_TCP_SHORT) return;
+  char line[32];
+  int n = snprintf(line, sizeof line, "GET %u\n", (unsigned)a->cfg.size);
+  int64_t took = ts_phone_tcp_write(a->ph, sock, (const uint8_t *)line, (size_t)n);
+  if (took == n) {
+    a->stats.sent++;
+    a->stats.bytes_sent += (uint64_t)took;
+  } else {
+    a->stats.send_errors++;
+  }
+}
+
+static void long_check_done(ts_phone_app *a, tcp_conn *c) {
+  if (a->ticks == a->cfg.count && c->answered == c->writes) ts_phone_tcp_close(a->ph, c->sock);
+}
+
+static void tcp_data(void *ctx, ts_sock_id sock, const uint8_t *data, size_t len) {
+  ts_phone_app *a = ctx;
+  tcp_conn *c = conn_of(a, sock);
+  if (!c) return;
+  if (len == 0) { /* the server closed its side */
+    if (a->cfg.kind == TS_PHONE_APP_TCP_SHORT && c->rx == a->cfg.size && !c->bad)
+      note_rtt(a, app_now(a) - c->opened_at);
+    ts_phone_tcp_close(a->ph, sock);
+    return;
+  }
+  for (size_t i = 0; i < len; i++)
+    if (data[i] != ts_tcp_content_byte(c->rx + i)) {
+      if (!c->bad) a->stats.content_errors++;
+      c->bad = true;
+    }
+  c->rx += len;
+  a->stats.bytes_received += len;
+  if (a->cfg.kind != TS_PHONE_APP_TCP_LONG) return;
+  if (!c->bad) a->stats.bytes_echoed += len;
+  while (c->answered < c->writes && c->rx >= c->write_end[c->answered % APP_RING]) {
+    ts_time sent = a->sent_at[c->answered % APP_RING];
+    c->answered++;
+    if (!c->bad) note_rtt(a, app_now(a) - sent);
+  }
+  long_check_done(a, c);
+}
+
+static void tcp_closed(void *ctx, ts_sock_id sock, ts_tcp_reason why) {
+  ts_phone_app *a = ctx;
+  tcp_conn *c = conn_of(a, sock);
+  if (!c) return;
+  a->stats.tcp_closed[why <= TS_TCP_REASON_ABORTED ? why : TS_TCP_REASON_NONE]++;
+  memset(c, 0, sizeof *c);
+}
+
+static tcp_conn *tcp_open(ts_phone_app *a) {
+  ts_world *w = ts_phone_world(a->ph);
+  tcp_conn *c = NULL;
+  for (size_t i = 0; !c && i < APP_TCP_CONNS; i++)
+    if (!a->conns[i].sock) c = &a->conns[i];
+  const ts_phone_app_config *k = &a->cfg;
+  ts_phone_socket_params sp = {.owner = k->owner, .proto = TS_IPPROTO_TCP, .api = k->api,
+                               .bound_if = k->bound_if, .remote = k->target,
+                               .remote_port = k->port, .required_if = k->required_if,
+                               .tcp = {tcp_connected, tcp_data, NULL, tcp_closed},
+                               .tcp_tmpl = a->has_tcp ? &a->tcp : NULL, .ctx = a};
+  sp.nw.has_required_type = k->has_required_type;
+  sp.nw.required_type = k->required_type;
+  ts_sock_id sock = 0;
+  if (!c || ts_phone_socket_open(a->ph, &sp, &sock) != TS_OK) {
+    a->stats.tcp_open_errors++;
+    a->stats.open_failed = true;
+    ts_trace_event(ts_world_trace(w), ts_world_now(w), "app-open-failed", a->name, NULL);
+    return NULL;
+  }
+  memset(c, 0, sizeof *c);
+  c->sock = sock;
+  c->opened_at = ts_world_now(w);
+  a->sock = sock;
+  a->stats.tcp_opened++;
+  return c;
+}
+
+/* TCP_LONG: the connection, if it is still open. */
+static tcp_conn *long_conn(ts_phone_app *a) {
+  return a->conns[0].sock ? &a->conns[0] : NULL;
+}
+
+static void long_write(ts_phone_app *a, tcp_conn *c) {
+  uint32_t n = a->cfg.size;
+  ts_tcp_content_fill(a->payload, c->tx, n);
+  int64_t took = ts_phone_tcp_write(a->ph, c->sock, a->payload, n);
+  if (took != (int64_t)n) { /* not connected (NW waiting) or the send buffer is full */
+    a->stats.send_errors++;
+    if (took <= 0) return;
+  } else {
+    a->stats.sent++;
+  }
+  c->tx += (uint64_t)took;
+  a->stats.bytes_sent += (uint64_t)took;
+  a->sent_at[c->writes % APP_RING] = app_now(a);
+  c->write_end[c->writes % APP_RING] = c->tx;
+  c->writes++;
+}
+
+static void tcp_tick(ts_phone_app *a, uint64_t k) {
+  a->ticks++;
+  if (a->cfg.kind == TS_PHONE_APP_TCP_SHORT) {
+    tcp_open(a);
+    return;
+  }
+  tcp_conn *c = long_conn(a);
+  if (!c && (k == 0 || a->cfg.reconnect)) c = tcp_open(a);
+  if (!c) {
+    a->stats.send_errors++;
+    return;
+  }
+  if (c->writes - c->answered >= APP_RING) { /* too far behind to keep account */
+    a->stats.send_errors++;
+    return;
+  }
+  long_write(a, c);
+  long_check_done(a, c);
+}
+
+/* ------------------------------------------------------------ every app */
+
 static void app_event(void *obj, uint64_t arg) {
   ts_phone_app *a = obj;
   ts_world *w = ts_phone_world(a->ph);
+  if (a->cfg.kind == TS_PHONE_APP_TCP_SHORT || a->cfg.kind == TS_PHONE_APP_TCP_LONG) {
+    tcp_tick(a, arg);
+    if (arg + 1 < a->cfg.count) ts_world_schedule_in(w, a->cfg.interval, app_event, a, arg + 1, NULL);
+    return;
+  }
   if (!a->sock && open_socket(a) != TS_OK) {
     a->stats.open_failed = true;
     ts_trace_event(ts_world_trace(w), ts_world_now(w), "app-open-failed", a->name, NULL);
@@ -89,10 +255,14 @@ static void release(void *obj) { free(obj); }
 int ts_phone_add_app(ts_phone *ph, const ts_phone_app_config *cfg, ts_phone_app **out) {
   if (!ph || !cfg || !cfg->name || strlen(cfg->name) >= TS_PHONE_NAME_MAX || !cfg->target.family)
     return TS_EINVAL;
-  if (cfg->kind == TS_PHONE_APP_TCP_SHORT || cfg->kind == TS_PHONE_APP_TCP_LONG) return TS_ENOTSUP;
-  if (cfg->kind != TS_PHONE_APP_PING && cfg->kind != TS_PHONE_APP_UDP_REQUEST) return TS_EINVAL;
-  if (cfg->size > APP_MAX_PAYLOAD || (cfg->kind == TS_PHONE_APP_UDP_REQUEST && cfg->size < 2))
+  bool tcp = cfg->kind == TS_PHONE_APP_TCP_SHORT || cfg->kind == TS_PHONE_APP_TCP_LONG;
+  if (!tcp && cfg->kind != TS_PHONE_APP_PING && cfg->kind != TS_PHONE_APP_UDP_REQUEST)
+    return TS_EINVAL;
+  if (tcp && !cfg->port) return TS_EINVAL;
+  if (cfg->kind != TS_PHONE_APP_TCP_SHORT &&
+      (cfg->size > APP_MAX_PAYLOAD || (cfg->kind == TS_PHONE_APP_UDP_REQUEST && cfg->size < 2)))
     return TS_ERANGE;
+  if (cfg->kind == TS_PHONE_APP_TCP_LONG && cfg->size == 0) return TS_ERANGE;
   if (cfg->count > 1 && cfg->interval <= 0) return TS_EINVAL;
   ts_phone_app *a = calloc(1, sizeof *a);
   if (!a) return TS_ENOMEM;
@@ -102,6 +272,11 @@ int ts_phone_add_app(ts_phone *ph, const ts_phone_app_config *cfg, ts_phone_app 
   a->cfg.name = a->name;
   a->cfg.bound_if = NULL;
   a->cfg.required_if = NULL;
+  a->cfg.tcp = NULL;
+  if (cfg->tcp) {
+    a->has_tcp = true;
+    a->tcp = *cfg->tcp;
+  }
   /* Interface names are resolved now: the caller's strings need not outlive the call. */
   ts_world *w = ts_phone_world(ph);
   int rc = ts_world_attach(w, a, release);

@@ -12,9 +12,20 @@
  *     silent-fail -> trace event "phone-silent-fail" (detail: the verdict); nothing sent
  *
  * Arrivals (from a link, or written to utun by the provider, traced rx on utun0)
- * are demultiplexed to sockets by protocol and UDP port or ICMP echo identifier,
- * then ts_sock_arrival decides whether the socket may receive them. The phone
- * derives no outcome of its own: every verdict comes from ts_policy_decide.
+ * are demultiplexed to sockets by protocol and UDP port, ICMP echo identifier or
+ * TCP 4-tuple, then ts_sock_arrival decides whether the socket may receive them.
+ *
+ * TCP sockets (proto TS_IPPROTO_TCP, BSD or NWConnection) are driven by a ts_tcp
+ * endpoint (sim/net/ts_tcp.h) the phone owns: every segment it emits goes through
+ * the same send path as a datagram (ts_sock_send per segment: physical, tunnel,
+ * drop or silent failure), tagged with the socket in pkt->flow. A connection's
+ * source address is fixed when it is opened: the address of the interface the
+ * policy chose then (BSD connect() establishes the socket there; an NWConnection
+ * on the path it prepares on), so a connection from before the tunnel keeps the
+ * address it was established with. A connection that had no usable path when it
+ * was opened takes the primary interface's address (its SYNs are dropped until a
+ * path appears). Segments for no connection are counted as unclaimed (no RST).
+ * The phone derives no outcome of its own: every verdict comes from ts_policy_decide.
  *
  * The provider plugs in through ts_phone_provider_ops (sim/devices/ts_provider.h is
  * the packet-tunnel provider; tests may plug their own). System-side session
@@ -37,12 +48,20 @@
 #include "ts_net.h"
 #include "ts_policy.h"
 #include "ts_sock.h"
+#include "ts_tcp.h"
 #include "ts_world.h"
 
 #define TS_PHONE_NAME_MAX 32
 #define TS_PHONE_DEFAULT_SOCKETS 64
 #define TS_PHONE_DEFERRED_MAX 512
 #define TS_PHONE_EPHEMERAL_FIRST 49152 /* IANA dynamic ports; also the first ICMP identifier */
+/* The MSS a TCP connection announces follows the MTU of the interface it is opened
+ * on (RFC 9293 §3.7.1: MTU - IP and TCP headers). Physical interfaces: Ethernet /
+ * Wi-Fi 1500. utun: the tunnel settings' MTU, else "automatic", which is the
+ * physical MTU less tunnelOverheadBytes (WireGuardKit sets 80 when its config has
+ * no MTU: wireguard-apple PacketTunnelSettingsGenerator.swift). */
+#define TS_PHONE_PHYSICAL_MTU 1500
+#define TS_PHONE_TUNNEL_OVERHEAD 80
 
 typedef struct ts_phone ts_phone;
 
@@ -81,17 +100,33 @@ typedef struct ts_phone_provider_ops {
 typedef void (*ts_phone_recv_fn)(void *ctx, ts_sock_id sock, const ts_ip_info *info,
                                  const uint8_t *payload, uint32_t len, int iface);
 
+/* The application side of a TCP socket; ctx is the socket params' ctx. The
+ * callbacks may write and close. on_closed comes once, when the endpoint reaches
+ * CLOSED (after TIME_WAIT for an active close, or at once for a reset, timeout or
+ * abort); the socket is already closed when it is called. */
+typedef struct ts_phone_tcp_ops {
+  void (*on_connected)(void *ctx, ts_sock_id sock);
+  /* In-order bytes; len == 0 (data NULL): the peer closed its side (FIN). */
+  void (*on_data)(void *ctx, ts_sock_id sock, const uint8_t *data, size_t len);
+  void (*on_writable)(void *ctx, ts_sock_id sock);
+  void (*on_closed)(void *ctx, ts_sock_id sock, ts_tcp_reason why);
+} ts_phone_tcp_ops;
+
 typedef struct ts_phone_socket_params {
   ts_traffic_class owner;
-  uint8_t proto;             /* TS_IPPROTO_ICMP (echo; ICMPv6 for IPv6 peers) or TS_IPPROTO_UDP */
+  uint8_t proto;             /* TS_IPPROTO_ICMP (echo; ICMPv6 for IPv6 peers), TS_IPPROTO_UDP,
+                                or TS_IPPROTO_TCP (remote and remote_port required) */
   ts_sock_api api;           /* TS_SOCK_BSD or TS_SOCK_NWCONNECTION */
   const char *bound_if;      /* BSD: IP_BOUND_IF to this interface (NULL: none) */
   ts_ipaddr remote;          /* NWConnection: the endpoint (required); BSD: connect() when set */
-  uint16_t remote_port;      /* UDP: the remote port of remote */
+  uint16_t remote_port;      /* UDP, TCP: the remote port of remote */
   ts_nw_params nw;           /* NWConnection parameters (required_iface by index) */
   const char *required_if;   /* NWConnection: requiredInterface by name (NULL: see nw) */
-  uint16_t local_id;         /* UDP local port or ICMP identifier; 0: the next ephemeral one */
-  ts_phone_recv_fn recv;
+  uint16_t local_id;         /* UDP/TCP local port or ICMP identifier; 0: the next ephemeral one */
+  ts_phone_recv_fn recv;     /* UDP, ICMP */
+  ts_phone_tcp_ops tcp;      /* TCP */
+  const ts_tcp_config *tcp_tmpl; /* TCP: timers, window, retries, keepalive (NULL: defaults);
+                                    addresses, ports, name, flow and callbacks are the phone's */
   void *ctx;
 } ts_phone_socket_params;
 
@@ -105,6 +140,7 @@ typedef struct ts_phone_stats {
 } ts_phone_stats;
 
 /* ---- life */
+/* ts_phone_destroy also destroys the phone's TCP endpoints (without sending). */
 int ts_phone_create(ts_world *w, const ts_phone_config *cfg, ts_phone **out);
 /* Frees at once (the world forgets it). Usually the world's reset/destroy do it. */
 void ts_phone_destroy(ts_phone *ph);
@@ -162,8 +198,20 @@ int ts_phone_tunnel_stopped(ts_phone *ph);
 int ts_phone_tunnel_write(ts_phone *ph, const uint8_t *pkt, size_t len);
 
 /* ---- sockets */
+/* TCP: opens and connects (the SYN leaves before this returns when there is a
+ * path; an NWConnection that is waiting connects when its path appears). TS_ENOENT
+ * when connect() finds no route (ENETUNREACH). */
 int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_id *id);
+/* Closes at once; a TCP connection is aborted (RST when synchronized, and its
+ * on_closed with TS_TCP_REASON_ABORTED). */
 int ts_phone_socket_close(ts_phone *ph, ts_sock_id id);
+/* TCP: queues bytes (ts_tcp_write: how many were taken, or a TS_E* code). */
+int64_t ts_phone_tcp_write(ts_phone *ph, ts_sock_id id, const uint8_t *data, size_t len);
+/* TCP: orderly close (FIN after the queued bytes); the socket stays until on_closed. */
+int ts_phone_tcp_close(ts_phone *ph, ts_sock_id id);
+/* TCP: the endpoint (state, stats, timers), NULL for another socket or before an
+ * NWConnection found its path. Valid until the socket's on_closed returns. */
+ts_tcp *ts_phone_tcp_endpoint(const ts_phone *ph, ts_sock_id id);
 /* The UDP port or ICMP identifier of the socket (0 for an unknown socket). */
 uint16_t ts_phone_socket_local_id(const ts_phone *ph, ts_sock_id id);
 /* An ICMP echo request (dst NULL: the socket's remote). res (may be NULL) gets what

@@ -3,7 +3,8 @@
  *
  *   phone en0 192.168.1.20 --5 ms-- ap (192.168.1.1, router) --5 ms-- core router
  *        core --10 ms-- relay 203.0.113.10 (ts_relay: wg :51820, gateway 10.64.0.1, NAT)
- *        core --10 ms-- server 198.51.100.20 (echo, UDP echo :7)
+ *        core --10 ms-- server 198.51.100.20 (echo, UDP echo :7, TCP: GET server :80,
+ *                                              echo server :7)
  *
  * The phone runs the OS model of sim/os (profile from models/os/), the provider
  * hosts the engine; every verdict comes from ts_policy_decide. The egress hook
@@ -19,6 +20,7 @@
 #include "ts_wire.h"
 #include "ts_provider.h"
 #include "ts_relay.h"
+#include "ts_tcp_server.h"
 #include "tstest.h"
 
 #ifndef TS_DEVICES_OUT_DIR
@@ -53,6 +55,7 @@ typedef struct bed {
   ts_ipaddr relay_addr, server_addr, gateway, tunnel_addr;
   uint8_t phone_priv[WG_KEY_LEN], relay_pub[WG_KEY_LEN];
   ts_leak_oracle *oracle;     /* when set, every egress is reported to it too */
+  ts_tcp_server *web, *tcp_echo; /* on server: GET <n> on :80, echo on :7 */
   ts_link_id wifi_link;       /* en0's link: phone is end 1 */
   egress_rec egress[MAX_EGRESS];
   uint32_t egress_count;
@@ -152,6 +155,12 @@ static int build(bed *b, const opts *o) {
   ts_host_add_route(b->core, &lan, i_c_ap);
   ts_app_config echo = {.name = "udp-echo", .kind = TS_NET_APP_UDP_ECHO_SERVER, .port = 7};
   if (ts_net_add_app(b->net, b->server, &echo)) return -1;
+  ts_tcp_host *th;
+  if (ts_tcp_host_create(b->server, &th)) return -1;
+  ts_tcp_server_config web = {.name = "web", .port = 80, .mode = TS_TCP_SERVER_REQUEST};
+  ts_tcp_server_config tcp_echo = {.name = "tcp-echo", .port = 7, .mode = TS_TCP_SERVER_ECHO};
+  if (ts_tcp_server_create(th, &web, &b->web) || ts_tcp_server_create(th, &tcp_echo, &b->tcp_echo))
+    return -1;
 
   /* Keys from the world's seed. */
   uint8_t relay_priv[WG_KEY_LEN], phone_pub[WG_KEY_LEN];
@@ -667,5 +676,336 @@ TS_TEST(same_seed_same_trace_hash_after_reset) {
   TS_CHECK_INT(ts_world_reset(b.w, 22), ==, TS_OK);
   hash_run(&b, h3);
   TS_CHECK(strcmp(h1, h3) != 0);
+  ts_world_destroy(b.w);
+}
+
+/* ---------------------------------------------------------------- GT-01, GT-02 */
+
+/* A long-lived TCP app connects at 0.5 s, before the tunnel; the VPN starts at 2 s;
+ * short fetches (BSD at 4 and 6 s, NWConnection at 5 s) start after it is up. */
+#define TCP_VPN_START (2 * TS_SEC)
+#define TCP_LONG_WRITES 40
+#define TCP_LONG_SIZE 100
+#define TCP_FETCH_SIZE 3000
+#define TCP_DATA_RETRIES 4 /* the long app gives up after 1+2+4+8+16 s without an ACK */
+
+typedef struct tcp_run {
+  ts_phone_app_stats lng, shrt, nw;
+  ts_sock_id long_first;               /* the long app's first connection */
+  uint32_t long_plain_before;          /* its segments on en0 before the VPN started */
+  uint32_t long_plain_after;           /* ... after, all pre_tunnel by preexisting-keeps-path */
+  uint32_t long_after_odd;             /* ... after, but not pre_tunnel or another rule */
+  uint32_t other_plain;                /* any other non-tunnel egress */
+  ts_phone_stats ps;
+  ts_tcp_server_stats web, echo;
+  uint64_t leak_packets, unprotected;
+  size_t findings;
+  ts_leak_kind finding_kind;
+  ts_os_rule finding_rule;
+  uint64_t finding_packets;
+  int utun_fetch_segments;             /* TCP to :80 traced tx on phone/utun0 */
+  int preexisting_drops;               /* phone-drop events by ian-preexisting-drop */
+  char hash[TS_TRACE_HASH_HEX];
+} tcp_run;
+
+static int run_tcp(bool ian, uint64_t seed, const char *jsonl, tcp_run *r) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  memset(r, 0, sizeof *r);
+  opts o = {.profile = "ios-18", .ian = ian, .with_provider = true, .jsonl = jsonl};
+  if (ts_world_create(&b.w, &ts_native_backend, seed) != TS_OK) return -1;
+  int rc = build(&b, &o);
+  if (!rc) rc = ts_leak_oracle_create(b.w, &b.oracle);
+  ts_relay_endpoint relay = {b.relay_addr, TS_RELAY_DEFAULT_PORT};
+  if (!rc) rc = ts_leak_oracle_add_relay(b.oracle, &relay);
+  ts_tcp_config tk = {.data_retries = TCP_DATA_RETRIES};
+  ts_phone_app_config lc = {.name = "push", .kind = TS_PHONE_APP_TCP_LONG, .owner = TS_TC_APP,
+                            .api = TS_SOCK_BSD, .target = b.server_addr, .port = 7,
+                            .start = 500 * TS_MS, .interval = TS_SEC, .count = TCP_LONG_WRITES,
+                            .size = TCP_LONG_SIZE, .tcp = &tk, .reconnect = true};
+  ts_phone_app_config sc = {.name = "fetch", .kind = TS_PHONE_APP_TCP_SHORT, .owner = TS_TC_APP,
+                            .api = TS_SOCK_BSD, .target = b.server_addr, .port = 80,
+                            .start = 4 * TS_SEC, .interval = 2 * TS_SEC, .count = 2,
+                            .size = TCP_FETCH_SIZE};
+  ts_phone_app_config nc = sc;
+  nc.name = "fetch-nw";
+  nc.api = TS_SOCK_NWCONNECTION;
+  nc.start = 5 * TS_SEC;
+  nc.count = 1;
+  ts_phone_app *lng = NULL, *shrt = NULL, *nw = NULL;
+  if (!rc) rc = ts_phone_add_app(b.ph, &lc, &lng);
+  if (!rc) rc = ts_phone_add_app(b.ph, &sc, &shrt);
+  if (!rc) rc = ts_phone_add_app(b.ph, &nc, &nw);
+  if (!rc) rc = ts_world_run_until(b.w, TCP_VPN_START);
+  if (!rc) {
+    r->long_first = ts_phone_app_socket(lng);
+    rc = ts_provider_start(b.prov, TS_START_APP);
+  }
+  if (!rc) rc = ts_world_run_until(b.w, 60 * TS_SEC);
+  if (rc) {
+    ts_world_destroy(b.w);
+    return rc;
+  }
+  ts_phone_app_get_stats(lng, &r->lng);
+  ts_phone_app_get_stats(shrt, &r->shrt);
+  ts_phone_app_get_stats(nw, &r->nw);
+  for (uint32_t i = 0; i < b.egress_count; i++) {
+    const egress_rec *e = &b.egress[i];
+    if (is_tunnel_udp(&b, e)) continue;
+    bool long_seg = e->info.proto == TS_IPPROTO_TCP && e->o.sock == r->long_first &&
+                    ts_ipaddr_equal(&e->info.src, &(ts_ipaddr){4, {192, 168, 1, 20}}) &&
+                    e->info.dport == 7 && e->o.verdict.kind == TS_VERDICT_PHYSICAL;
+    if (!long_seg) r->other_plain++;
+    else if (e->t < TCP_VPN_START) r->long_plain_before++;
+    else if (e->o.pre_tunnel && e->o.verdict.rule == TS_RULE_PREEXISTING_KEEPS_PATH &&
+             e->o.verdict.iface == ts_phone_iface(b.ph, "en0"))
+      r->long_plain_after++;
+    else r->long_after_odd++;
+  }
+  ts_phone_get_stats(b.ph, &r->ps);
+  ts_tcp_server_get_stats(b.web, &r->web);
+  ts_tcp_server_get_stats(b.tcp_echo, &r->echo);
+  r->leak_packets = ts_leak_oracle_count(b.oracle, TS_EGRESS_LEAK);
+  r->unprotected = ts_leak_oracle_count(b.oracle, TS_EGRESS_UNPROTECTED);
+  r->findings = ts_leak_oracle_finding_count(b.oracle);
+  if (r->findings) {
+    const ts_leak_finding *f = ts_leak_oracle_finding(b.oracle, 0);
+    r->finding_kind = f->kind;
+    r->finding_rule = f->rule;
+    r->finding_packets = f->packets;
+  }
+  ts_trace_hash_hex(ts_world_trace(b.w), r->hash);
+  if (ts_packet_pool_outstanding(ts_world_pool(b.w)) != 0) rc = -3;
+  finish(&b);
+  ts_world_destroy(b.w);
+  if (jsonl) {
+    r->utun_fetch_segments = jsonl_count(jsonl, "\"ev\":\"tx\",\"if\":\"phone/utun0\"", ":80\"", NULL);
+    r->preexisting_drops = jsonl_count(jsonl, "\"ev\":\"phone-drop\"", "ian-preexisting-drop", NULL);
+  }
+  return rc;
+}
+
+static void print_tcp_run(const char *what, const tcp_run *r) {
+  printf("%s: long sent %u recv %u echoed %llu est %u opened %u closed fin %u rst %u to %u ab %u "
+         "senderr %u | short recv %u bytes %llu closed fin %u | nw recv %u bytes %llu | plain "
+         "before %u after %u odd %u other %u | dropped %llu tx_tunnel %llu | leak %llu unprot %llu "
+         "findings %zu kind %d | utun fetch %d drops %d | web req %llu echo acc %llu\n",
+         what, r->lng.sent, r->lng.received, (unsigned long long)r->lng.bytes_echoed,
+         r->lng.tcp_established, r->lng.tcp_opened, r->lng.tcp_closed[TS_TCP_REASON_FIN],
+         r->lng.tcp_closed[TS_TCP_REASON_RESET], r->lng.tcp_closed[TS_TCP_REASON_TIMEOUT],
+         r->lng.tcp_closed[TS_TCP_REASON_ABORTED], r->lng.send_errors, r->shrt.received,
+         (unsigned long long)r->shrt.bytes_received, r->shrt.tcp_closed[TS_TCP_REASON_FIN],
+         r->nw.received, (unsigned long long)r->nw.bytes_received, r->long_plain_before,
+         r->long_plain_after, r->long_after_odd, r->other_plain,
+         (unsigned long long)r->ps.dropped, (unsigned long long)r->ps.tx_tunnel,
+         (unsigned long long)r->leak_packets, (unsigned long long)r->unprotected, r->findings,
+         (int)r->finding_kind, r->utun_fetch_segments, r->preexisting_drops,
+         (unsigned long long)r->web.requests, (unsigned long long)r->echo.accepted);
+}
+
+/* What both runs share: the long connection's life before the tunnel, and the
+ * fetches through the tunnel. Per fetch the phone sends SYN, ACK+GET, two ACKs and
+ * FIN+ACK (3000 bytes come as 1380 + 1380 + 240+FIN: the MSS follows utun's
+ * automatic MTU 1500 - 80), all on utun0; en0 carries none of it. */
+static void check_tcp_common(const tcp_run *r) {
+  /* SYN at 0.5 s; ACK with the first write; the echo's ACK; the 1.5 s write and its ACK. */
+  TS_CHECK_INT(r->long_plain_before, ==, 5);
+  TS_CHECK_INT(r->unprotected, ==, 5);  /* before the first start nobody asked for protection */
+  TS_CHECK_INT(r->other_plain, ==, 0);  /* en0: the long connection and tunnel UDP only */
+  TS_CHECK_INT(r->long_after_odd, ==, 0);
+  TS_CHECK_INT(r->lng.sent, ==, TCP_LONG_WRITES); /* every write accepted by the API */
+  TS_CHECK_INT(r->lng.send_errors, ==, 0);
+  TS_CHECK_INT(r->lng.content_errors, ==, 0);
+  TS_CHECK_INT(r->lng.tcp_closed[TS_TCP_REASON_RESET], ==, 0);
+  TS_CHECK_INT(r->lng.tcp_closed[TS_TCP_REASON_ABORTED], ==, 0);
+  TS_CHECK_INT(r->lng.rtt_min, ==, RTT_SERVER_PLAIN);
+  TS_CHECK_INT(r->shrt.tcp_opened, ==, 2);
+  TS_CHECK_INT(r->shrt.tcp_established, ==, 2);
+  TS_CHECK_INT(r->shrt.received, ==, 2);
+  TS_CHECK_INT(r->shrt.bytes_received, ==, 2 * TCP_FETCH_SIZE);
+  TS_CHECK_INT(r->shrt.bytes_sent, ==, 2 * strlen("GET 3000\n"));
+  TS_CHECK_INT(r->shrt.content_errors, ==, 0);
+  TS_CHECK_INT(r->shrt.tcp_closed[TS_TCP_REASON_FIN], ==, 2);
+  TS_CHECK_INT(r->shrt.rtt_min, ==, 2 * RTT_SERVER_TUNNEL); /* handshake + request */
+  TS_CHECK_INT(r->shrt.rtt_max, ==, 2 * RTT_SERVER_TUNNEL);
+  TS_CHECK_INT(r->nw.received, ==, 1);
+  TS_CHECK_INT(r->nw.bytes_received, ==, TCP_FETCH_SIZE);
+  TS_CHECK_INT(r->nw.tcp_closed[TS_TCP_REASON_FIN], ==, 1);
+  TS_CHECK_INT(r->web.requests, ==, 3);
+  TS_CHECK_INT(r->web.responses_done, ==, 3);
+  TS_CHECK_INT(r->utun_fetch_segments, ==, 3 * 5);
+  TS_CHECK_INT(r->ps.unclaimed + r->ps.arrival_dropped + r->ps.send_errors, ==, 0);
+}
+
+TS_TEST(gt01_preexisting_tcp_keeps_leaking_without_ian) {
+  tcp_run r, again;
+  const char *jsonl = TS_DEVICES_OUT_DIR "/gt01.jsonl";
+  TS_CHECK_INT(run_tcp(false, 11, jsonl, &r), ==, 0);
+  print_tcp_run("gt01", &r);
+  check_tcp_common(&r);
+  /* The pre-existing connection keeps flowing on en0 from 192.168.1.20 for its whole
+   * life: 38 rounds after the start (write and the echo's ACK), the last with FIN+ACK
+   * and the final ACK: 37 * 2 + 3 segments, each pre_tunnel by preexisting-keeps-path. */
+  TS_CHECK_INT(r.long_plain_after, ==, 37 * 2 + 3);
+  TS_CHECK_INT(r.lng.tcp_opened, ==, 1);
+  TS_CHECK_INT(r.lng.tcp_established, ==, 1);
+  TS_CHECK_INT(r.lng.received, ==, TCP_LONG_WRITES);
+  TS_CHECK_INT(r.lng.bytes_echoed, ==, TCP_LONG_WRITES * TCP_LONG_SIZE);
+  TS_CHECK_INT(r.echo.bytes_received, ==, TCP_LONG_WRITES * TCP_LONG_SIZE);
+  TS_CHECK_INT(r.lng.tcp_closed[TS_TCP_REASON_FIN], ==, 1);
+  TS_CHECK_INT(r.lng.rtt_max, ==, 2 * RTT_SERVER_PLAIN); /* the first write waited for the handshake */
+  /* The oracle names it: one finding, pre-existing-connection, every such segment. */
+  TS_CHECK_INT(r.findings, ==, 1);
+  TS_CHECK_STR(ts_leak_kind_name(r.finding_kind), "pre-existing-connection");
+  TS_CHECK_INT(r.finding_rule, ==, TS_RULE_PREEXISTING_KEEPS_PATH);
+  TS_CHECK_INT(r.finding_packets, ==, r.long_plain_after);
+  TS_CHECK_INT(r.leak_packets, ==, r.long_plain_after);
+  TS_CHECK_INT(r.ps.dropped, ==, 0);
+  TS_CHECK_INT(r.ps.tx_tunnel, ==, 3 * 5);
+  TS_CHECK_INT(jsonl_count(jsonl, "\"ev\":\"tx\",\"if\":\"phone/en0\"", "tcp 192.168.1.20:", NULL), ==,
+               5 + 37 * 2 + 3);
+  TS_CHECK_INT(jsonl_count(jsonl, "\"ev\":\"tx\",\"if\":\"phone/en0\"", ":80\"", NULL), ==, 0);
+  /* Same seed, same run. */
+  TS_CHECK_INT(run_tcp(false, 11, NULL, &again), ==, 0);
+  TS_CHECK_STR(r.hash, again.hash);
+  TS_CHECK_INT(run_tcp(false, 12, NULL, &again), ==, 0);
+  TS_CHECK(strcmp(r.hash, again.hash) != 0);
+}
+
+TS_TEST(gt02_preexisting_tcp_is_not_closed_but_dropped_under_ian) {
+  tcp_run r;
+  const char *jsonl = TS_DEVICES_OUT_DIR "/gt02.jsonl";
+  TS_CHECK_INT(run_tcp(true, 12, jsonl, &r), ==, 0);
+  print_tcp_run("gt02", &r);
+  check_tcp_common(&r);
+  /* Not one segment of the old connection on en0 once the tunnel started, and no leak. */
+  TS_CHECK_INT(r.long_plain_after, ==, 0);
+  TS_CHECK_INT(r.leak_packets, ==, 0);
+  TS_CHECK_INT(r.findings, ==, 0);
+  /* Dropped by ian-preexisting-drop: the 31 writes from 2.5 to 32.5 s, and the
+   * go-back-N retransmissions at 3.5, 5.5, 9.5 (one segment each) and 17.5 s (two:
+   * 1600 bytes outstanding). The system neither resets nor closes it: its own
+   * retransmission timer gives up after 1+2+4+8+16 s, at 33.5 s. */
+  TS_CHECK_INT(r.ps.dropped, ==, 31 + 5);
+  TS_CHECK_INT(r.preexisting_drops, ==, 31 + 5);
+  TS_CHECK_INT(r.lng.tcp_closed[TS_TCP_REASON_TIMEOUT], ==, 1);
+  TS_CHECK_INT(jsonl_count(jsonl, "\"t\":33500000000,\"ev\":\"tcp-closed\"", "#0\"", "timeout"), ==, 1);
+  TS_CHECK_INT(jsonl_count(jsonl, "\"ev\":\"tx\",\"if\":\"phone/en0\"", "tcp 192.168.1.20:", NULL), ==, 5);
+  /* The echoes stopped: the server heard only the two writes before the tunnel from
+   * the old connection; then the app reconnected at its 33.5 s write, through the
+   * tunnel, and its last 7 writes came back. */
+  TS_CHECK_INT(r.lng.tcp_opened, ==, 2);
+  TS_CHECK_INT(r.lng.tcp_established, ==, 2);
+  TS_CHECK_INT(r.lng.received, ==, 2 + 7);
+  TS_CHECK_INT(r.lng.bytes_echoed, ==, (2 + 7) * TCP_LONG_SIZE);
+  TS_CHECK_INT(r.echo.bytes_received, ==, (2 + 7) * TCP_LONG_SIZE);
+  TS_CHECK_INT(r.echo.accepted, ==, 2);
+  TS_CHECK_INT(r.lng.tcp_closed[TS_TCP_REASON_FIN], ==, 1);
+  TS_CHECK_INT(r.lng.rtt_max, ==, 2 * RTT_SERVER_TUNNEL); /* the reconnect's first write */
+  /* utun0: the fetches, and the new connection: SYN, 6 rounds of write + ACK, and
+   * the last round's write, FIN+ACK, ACK. */
+  TS_CHECK_INT(r.ps.tx_tunnel, ==, 3 * 5 + 1 + 6 * 2 + 3);
+}
+
+/* ---------------------------------------------------------------- TCP sockets */
+
+typedef struct tcp_probe {
+  uint32_t connected, closed, fins;
+  ts_tcp_reason why;
+  uint64_t bytes;
+} tcp_probe;
+
+static void probe_connected(void *ctx, ts_sock_id sock) {
+  (void)sock;
+  ((tcp_probe *)ctx)->connected++;
+}
+static void probe_data(void *ctx, ts_sock_id sock, const uint8_t *data, size_t len) {
+  (void)sock;
+  (void)data;
+  tcp_probe *p = ctx;
+  p->bytes += len;
+  if (!len) p->fins++;
+}
+static void probe_closed(void *ctx, ts_sock_id sock, ts_tcp_reason why) {
+  (void)sock;
+  tcp_probe *p = ctx;
+  p->closed++;
+  p->why = why;
+}
+
+TS_TEST(tcp_socket_close_aborts_refused_connect_and_waiting_nwconnection) {
+  static bed b;
+  memset(&b, 0, sizeof b);
+  opts o = {.profile = "ios-18", .ian = false, .with_provider = false};
+  TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 13) == TS_OK);
+  TS_CHECK_INT(build(&b, &o), ==, 0);
+  tcp_probe p1 = {0}, p2 = {0}, p3 = {0}, p4 = {0};
+  ts_tcp_config keep = {.keepalive = true};
+  ts_phone_socket_params sp = {.owner = TS_TC_APP, .proto = TS_IPPROTO_TCP, .api = TS_SOCK_BSD,
+                               .remote = b.server_addr, .remote_port = 7,
+                               .tcp = {probe_connected, probe_data, NULL, probe_closed},
+                               .tcp_tmpl = &keep, .ctx = &p1};
+  ts_sock_id s1, s2, s3, s4;
+  TS_CHECK_INT(ts_phone_socket_open(b.ph, &sp, &s1), ==, TS_OK);
+  TS_CHECK_INT(ts_phone_socket_local_id(b.ph, s1), ==, TS_PHONE_EPHEMERAL_FIRST);
+  TS_CHECK_INT(ts_tcp_get_state(ts_phone_tcp_endpoint(b.ph, s1)), ==, TS_TCP_SYN_SENT);
+  TS_CHECK_INT(ts_world_run_until(b.w, TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(p1.connected, ==, 1);
+  TS_CHECK_INT(ts_phone_tcp_write(b.ph, s1, (const uint8_t *)"hello", 5), ==, 5);
+  TS_CHECK_INT(ts_world_run_until(b.w, 2 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(p1.bytes, ==, 5);
+  /* Closing the socket aborts the connection: RST to the server, on_closed now. */
+  TS_CHECK_INT(ts_phone_socket_close(b.ph, s1), ==, TS_OK);
+  TS_CHECK_INT(p1.closed, ==, 1);
+  TS_CHECK_INT(p1.why, ==, TS_TCP_REASON_ABORTED);
+  TS_CHECK(ts_phone_tcp_endpoint(b.ph, s1) == NULL);
+  TS_CHECK_INT(ts_phone_socket_close(b.ph, s1), ==, TS_EINVAL);
+  TS_CHECK_INT(ts_world_run_until(b.w, 3 * TS_SEC), ==, TS_OK);
+  ts_tcp_server_stats es;
+  ts_tcp_server_get_stats(b.tcp_echo, &es);
+  TS_CHECK_INT(es.closed[TS_TCP_REASON_RESET], ==, 1);
+  /* Nobody listens on :9: the server's RST refuses the connection. */
+  sp.remote_port = 9;
+  sp.ctx = &p2;
+  TS_CHECK_INT(ts_phone_socket_open(b.ph, &sp, &s2), ==, TS_OK);
+  TS_CHECK_INT(ts_world_run_until(b.w, 4 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(p2.closed, ==, 1);
+  TS_CHECK_INT(p2.why, ==, TS_TCP_REASON_REFUSED);
+  TS_CHECK_INT(p2.connected, ==, 0);
+  /* An NWConnection required on utun0 has no path without a tunnel: it waits, with
+   * no endpoint and nothing sent; tcp_close ends it. */
+  uint32_t before = b.egress_count;
+  sp.api = TS_SOCK_NWCONNECTION;
+  sp.required_if = "utun0";
+  sp.remote_port = 7;
+  sp.ctx = &p3;
+  TS_CHECK_INT(ts_phone_socket_open(b.ph, &sp, &s3), ==, TS_OK);
+  TS_CHECK_INT(ts_sock_nw_state(ts_phone_sockets(b.ph), s3), ==, TS_NW_WAITING);
+  TS_CHECK(ts_phone_tcp_endpoint(b.ph, s3) == NULL);
+  TS_CHECK_INT(ts_phone_tcp_write(b.ph, s3, (const uint8_t *)"x", 1), ==, TS_ESTATE);
+  TS_CHECK_INT(ts_world_run_until(b.w, 5 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(b.egress_count, ==, before);
+  TS_CHECK_INT(ts_phone_tcp_close(b.ph, s3), ==, TS_OK);
+  TS_CHECK_INT(p3.closed, ==, 1);
+  TS_CHECK_INT(ts_sock_open_count(ts_phone_sockets(b.ph)), ==, 0);
+  /* Apps validate TCP settings. */
+  ts_phone_app_config bad = {.name = "bad", .kind = TS_PHONE_APP_TCP_LONG, .owner = TS_TC_APP,
+                             .target = b.server_addr, .port = 0, .count = 1, .size = 10};
+  TS_CHECK_INT(ts_phone_add_app(b.ph, &bad, NULL), ==, TS_EINVAL);
+  bad.port = 7;
+  bad.size = 2000;
+  TS_CHECK_INT(ts_phone_add_app(b.ph, &bad, NULL), ==, TS_ERANGE);
+  /* Destroying the phone destroys its live endpoints (keepalive timers pending). */
+  sp.api = TS_SOCK_BSD;
+  sp.required_if = NULL;
+  sp.ctx = &p4;
+  TS_CHECK_INT(ts_phone_socket_open(b.ph, &sp, &s4), ==, TS_OK);
+  TS_CHECK_INT(ts_world_run_until(b.w, 6 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(p4.connected, ==, 1);
+  TS_CHECK(ts_tcp_next_timer(ts_phone_tcp_endpoint(b.ph, s4)) != TS_TIME_NEVER);
+  ts_phone_destroy(b.ph);
+  TS_CHECK_INT(ts_world_run_until(b.w, 200 * TS_SEC), ==, TS_OK);
+  TS_CHECK_INT(p4.closed, ==, 0);
+  TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
   ts_world_destroy(b.w);
 }
