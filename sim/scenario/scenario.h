@@ -96,6 +96,8 @@ typedef enum ts_app_type {
   TS_APP_PING = 0,
   TS_APP_UDP_ECHO_SERVER,
   TS_APP_UDP_ECHO_CLIENT,
+  TS_APP_TCP_SERVER,        /* answers "GET <n>\n" with n bytes, then closes (web-like) */
+  TS_APP_TCP_ECHO_SERVER,   /* echoes a long-lived connection (APNs-like) */
   TS_APP_TYPE_COUNT
 } ts_app_type;
 

@@ -376,10 +376,13 @@ static const char *const app_type_names[TS_APP_TYPE_COUNT] = {
     [TS_APP_PING] = "ping",
     [TS_APP_UDP_ECHO_SERVER] = "udp-echo-server",
     [TS_APP_UDP_ECHO_CLIENT] = "udp-echo-client",
+    [TS_APP_TCP_SERVER] = "tcp-server",
+    [TS_APP_TCP_ECHO_SERVER] = "tcp-echo-server",
 };
 
 #define APP_PING (1u << TS_APP_PING)
-#define APP_SERVER (1u << TS_APP_UDP_ECHO_SERVER)
+#define APP_SERVER ((1u << TS_APP_UDP_ECHO_SERVER) | (1u << TS_APP_TCP_SERVER) | \
+                    (1u << TS_APP_TCP_ECHO_SERVER))
 #define APP_CLIENT (1u << TS_APP_UDP_ECHO_CLIENT)
 
 const char *ts_scenario_app_type_name(int type) {
@@ -463,7 +466,7 @@ static void app_defaults(ts_scenario_app *app) {
  * the writer see only what means something. */
 static void app_clear_unused(ts_scenario_app *app) {
   if (app->type == TS_APP_PING) app->port = 0;
-  if (app->type == TS_APP_UDP_ECHO_SERVER) {
+  if ((1u << app->type) & APP_SERVER) {
     app->interval = 0;
     app->count = 0;
     app->size = 0;

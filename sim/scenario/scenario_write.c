@@ -200,7 +200,7 @@ static void write_apps(FILE *f, const ts_scenario *s) {
   fputs(s->app_count ? "apps:\n" : "apps: []\n", f);
   for (size_t i = 0; i < s->app_count; i++) {
     const ts_scenario_app *app = &s->apps[i];
-    bool sends = app->type != TS_APP_UDP_ECHO_SERVER;
+    bool sends = app->type == TS_APP_PING || app->type == TS_APP_UDP_ECHO_CLIENT;
     fputs("  - name: ", f);
     write_quoted(f, app->name);
     const char *type = ts_scenario_app_type_name(app->type);
