@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang llvm libclang-rt-14-dev
   libsodium-dev libb2-dev libfyaml-dev libsqlite3-dev
-  afl++ tshark wireguard-go wireguard-tools iproute2 iputils-ping
+  afl++ tshark wireguard-go wireguard-tools iproute2 iputils-ping python3
 )
 
 missing=()

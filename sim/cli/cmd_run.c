@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "scenario.h"
 #include "ts_native.h"
+#include "ts_os_model.h"
 #include "ts_run.h"
 
 static const char run_usage[] =
@@ -21,6 +22,7 @@ static const char run_usage[] =
     "                        duration, else 10s)\n"
     "  --pcap FILE           write a pcapng capture (one interface per simulated interface)\n"
     "  --trace FILE          write the event log as JSON Lines\n"
+    "  --os NAME             run the phone on this OS profile (models/os/NAME.yaml)\n"
     "  --json                print one JSON object instead of the summary\n"
     "  --check-determinism   run twice in this process and fail if the trace hashes differ\n"
     "  -h, --help            this text\n"
@@ -32,7 +34,7 @@ struct run_args {
   bool has_seed, has_until, json, check;
   uint64_t seed;
   ts_time until;
-  const char *pcap, *trace;
+  const char *pcap, *trace, *os;
 };
 
 static int parse_u64(const char *s, uint64_t *out) {
@@ -67,6 +69,10 @@ static int parse_args(int argc, char **argv, struct run_args *a) {
       if (arg[2] == 'p') a->pcap = val;
       else a->trace = val;
       i++;
+    } else if (!strcmp(arg, "--os")) {
+      if (!val) return cli_usage_error("run", "--os needs a profile name such as ios-17 (see models/os)");
+      a->os = val;
+      i++;
     } else if (!strcmp(arg, "--json")) {
       a->json = true;
     } else if (!strcmp(arg, "--check-determinism")) {
@@ -99,6 +105,8 @@ static void print_duration(ts_time t) {
 
 static void print_ms(ts_time t) { printf("%.3f", (double)t / 1e6); }
 
+static void print_phone_human(const ts_run_result *r);
+
 static void print_human(const ts_scenario *s, const struct run_args *a, const ts_run_result *r) {
   printf("tunnelsim run %s (seed %" PRIu64 ", until ", s->name, r->seed);
   print_duration(r->sim_time);
@@ -127,11 +135,90 @@ static void print_human(const ts_scenario *s, const struct run_args *a, const ts
     putchar('\n');
   }
   if (r->unrouted) printf("  hosts dropped %" PRIu64 " packets they could not route or did not own\n", r->unrouted);
-  printf("  findings: none\n");
+  if (r->has_phone) print_phone_human(r);
+  else printf("  findings: none\n");
   printf("  trace hash %s\n", r->trace_hash);
   if (a->check) printf("  determinism: checked (two runs, same hash)\n");
   if (a->pcap) printf("  pcapng: %s  (open with: wireshark %s, or tshark -r %s)\n", a->pcap, a->pcap, a->pcap);
   if (a->trace) printf("  event log: %s (JSON Lines)\n", a->trace);
+}
+
+static void print_phone_human(const ts_run_result *r) {
+  for (uint32_t i = 0; i < r->phone_app_count; i++) {
+    const ts_phone_app_stats *st = &r->phone_apps[i].stats;
+    printf("  phone app %-10s %u sent, %u refused, %u answered", r->phone_apps[i].name, st->sent,
+           st->send_errors, st->received);
+    if (st->received && st->rtt_sum) {
+      printf(", rtt min/avg/max ");
+      print_ms(st->rtt_min);
+      putchar('/');
+      print_ms(st->rtt_sum / st->received);
+      putchar('/');
+      print_ms(st->rtt_max);
+      printf(" ms");
+    }
+    putchar('\n');
+  }
+  printf("  packets out of the phone's radios: %" PRIu64 " tunnel, %" PRIu64 " exempt, %" PRIu64
+         " unprotected (no VPN asked for), %" PRIu64 " leaked\n",
+         r->egress[TS_EGRESS_TUNNEL], r->egress[TS_EGRESS_EXEMPT], r->egress[TS_EGRESS_UNPROTECTED],
+         r->egress[TS_EGRESS_LEAK]);
+  if (r->has_wire)
+    printf("  byte-only observer at the Wi-Fi link: %" PRIu64 " tunnel, %" PRIu64 " other (%s)\n",
+           r->wire_tunnel, r->wire_other, r->observers_agree ? "agrees" : "DISAGREES with the oracle");
+  if (!r->findings_total) {
+    printf("  findings: none\n");
+    return;
+  }
+  printf("  findings: %u leak%s\n", r->findings_total, r->findings_total == 1 ? "" : "s");
+  for (uint32_t i = 0; i < r->finding_count; i++) {
+    const ts_leak_finding *f = &r->findings[i];
+    const ts_os_rule_info *ri = ts_os_rule_get(f->rule);
+    printf("    %s", ts_leak_kind_name(f->kind));
+    if (f->mechanism != f->kind) printf(" (by %s)", ts_leak_kind_name(f->mechanism));
+    printf(" from %.3f s to %.3f s on %s/%s: %s, %" PRIu64 " packets, %" PRIu64 " bytes; rule %s\n",
+           (double)f->first / 1e9, (double)f->last / 1e9, f->node, f->iface, f->flow, f->packets,
+           f->bytes, ri ? ri->name : "none");
+  }
+}
+
+static void print_findings_json(const ts_run_result *r) {
+  printf(",\"findings\":[");
+  for (uint32_t i = 0; i < r->finding_count; i++) {
+    const ts_leak_finding *f = &r->findings[i];
+    const ts_os_rule_info *ri = ts_os_rule_get(f->rule);
+    printf("%s{\"kind\":\"%s\",\"subkind\":\"%s\",\"time_ns\":%" PRId64 ",\"last_ns\":%" PRId64
+           ",\"node\":",
+           i ? "," : "", ts_leak_kind_name(f->kind), ts_leak_kind_name(f->mechanism), f->first, f->last);
+    cli_json_string(f->node);
+    printf(",\"interface\":");
+    cli_json_string(f->iface);
+    printf(",\"flow\":");
+    cli_json_string(f->flow);
+    printf(",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"rule\":\"%s\"}", f->packets, f->bytes,
+           ri ? ri->name : "none");
+  }
+  printf("]");
+  if (!r->has_phone) return;
+  printf(",\"findings_total\":%u,\"egress\":{\"tunnel\":%" PRIu64 ",\"exempt\":%" PRIu64
+         ",\"unprotected\":%" PRIu64 ",\"leak\":%" PRIu64 "}",
+         r->findings_total, r->egress[TS_EGRESS_TUNNEL], r->egress[TS_EGRESS_EXEMPT],
+         r->egress[TS_EGRESS_UNPROTECTED], r->egress[TS_EGRESS_LEAK]);
+  if (r->has_wire)
+    printf(",\"wire\":{\"tunnel\":%" PRIu64 ",\"other\":%" PRIu64 ",\"agrees\":%s}", r->wire_tunnel,
+           r->wire_other, r->observers_agree ? "true" : "false");
+  printf(",\"phone\":{\"tx_physical\":%" PRIu64 ",\"tx_tunnel\":%" PRIu64 ",\"dropped\":%" PRIu64
+         ",\"silent_failed\":%" PRIu64 ",\"refused\":%" PRIu64 "}",
+         r->phone.tx_physical, r->phone.tx_tunnel, r->phone.dropped, r->phone.silent_failed,
+         r->phone.send_errors);
+  printf(",\"phone_apps\":[");
+  for (uint32_t i = 0; i < r->phone_app_count; i++) {
+    const ts_phone_app_stats *st = &r->phone_apps[i].stats;
+    printf("%s{\"name\":", i ? "," : "");
+    cli_json_string(r->phone_apps[i].name);
+    printf(",\"sent\":%u,\"refused\":%u,\"received\":%u}", st->sent, st->send_errors, st->received);
+  }
+  printf("]");
 }
 
 static void print_json(const ts_scenario *s, const struct run_args *a, const ts_run_result *r) {
@@ -155,7 +242,8 @@ static void print_json(const ts_scenario *s, const struct run_args *a, const ts_
              st->rtt_min, st->rtt_sum / st->received, st->rtt_max);
     putchar('}');
   }
-  printf("],\"findings\":[]");
+  printf("]");
+  print_findings_json(r);
   if (a->pcap) {
     printf(",\"pcap\":");
     cli_json_string(a->pcap);
@@ -218,6 +306,7 @@ int cli_run(int argc, char **argv) {
   if (a.has_until) o.until = a.until;
   o.pcap_path = a.pcap;
   o.trace_path = a.trace;
+  o.os = a.os;
   ts_run_result *r = malloc(sizeof *r);
   if (!r) {
     ts_scenario_free(s);
@@ -228,12 +317,13 @@ int cli_run(int argc, char **argv) {
   if (rc == TS_EDETERMINISM) {
     status = TS_EXIT_INTERNAL;
   } else if (rc) {
-    fprintf(stderr, "tunnelsim run: %s: %s\n", a.scenario, ts_strerror(rc));
+    fprintf(stderr, "tunnelsim run: %s: %s\n", a.scenario, r->error[0] ? r->error : ts_strerror(rc));
     if (rc == TS_EIO) fprintf(stderr, "Check that the --pcap and --trace folders exist and are writable.\n");
     status = TS_EXIT_INTERNAL;
   } else {
     if (a.json) print_json(s, &a, r);
     else print_human(s, &a, r);
+    if (r->findings_total) status = TS_EXIT_FINDINGS;
     if (r->sink_error) {
       fprintf(stderr, "tunnelsim run: writing the trace failed: %s\n", ts_strerror(r->sink_error));
       status = TS_EXIT_INTERNAL;

@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "scenario.h"
+#include "ts_leak.h"
 #include "ts_net.h"
+#include "ts_phone_apps.h"
 #include "ts_trace.h"
 #include "ts_world.h"
 
@@ -19,9 +21,17 @@ typedef struct ts_run_options {
   const char *pcap_path;    /* NULL: no pcapng */
   const char *trace_path;   /* NULL: no JSON Lines */
   const ts_backend_ops *backend; /* NULL: native */
+  const char *models_dir;   /* NULL: $TUNNELSIM_MODELS, else the source tree's models/ */
+  const char *os;           /* the phone's OS profile instead of the scenario's; NULL: keep */
 } ts_run_options;
 
 #define TS_RUN_MAX_APPS 256
+#define TS_RUN_MAX_FINDINGS 64
+
+typedef struct ts_run_phone_app {
+  char name[64];
+  ts_phone_app_stats stats;
+} ts_run_phone_app;
 
 typedef struct ts_run_result {
   char trace_hash[TS_TRACE_HASH_HEX];
@@ -36,6 +46,19 @@ typedef struct ts_run_result {
   char app_hosts[TS_RUN_MAX_APPS][64];
   uint32_t interface_count;
   int sink_error;           /* first I/O error writing pcapng or trace, 0 if none */
+  char error[256];          /* why the world could not be built, when a run fails */
+  /* The phone world (scenarios with a phone). */
+  bool has_phone;
+  ts_phone_stats phone;                    /* verdict counts of the phone's stack */
+  uint32_t phone_app_count;
+  ts_run_phone_app phone_apps[TS_RUN_MAX_APPS];
+  uint64_t egress[TS_EGRESS_CLASS_COUNT];  /* the leak oracle's packet counts */
+  uint32_t finding_count;                  /* findings kept (the first TS_RUN_MAX_FINDINGS) */
+  uint32_t findings_total;
+  ts_leak_finding findings[TS_RUN_MAX_FINDINGS];
+  bool has_wire;                           /* the byte-only observer at the Wi-Fi link */
+  uint64_t wire_tunnel, wire_other;
+  bool observers_agree;                    /* oracle and byte-only observer counted alike */
 } ts_run_result;
 
 /* The default options of a scenario: its seed (or 1) and duration (or 10 s). */

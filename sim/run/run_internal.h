@@ -1,0 +1,41 @@
+/* What one run builds, shared by the files of sim/run; attached to the world so
+ * that reset and destroy free it. */
+#ifndef TS_RUN_INTERNAL_H
+#define TS_RUN_INTERNAL_H
+
+#include "ts_leak.h"
+#include "ts_phone.h"
+#include "ts_phone_apps.h"
+#include "ts_provider.h"
+#include "ts_relay.h"
+#include "ts_run.h"
+#include "ts_wire.h"
+
+struct run_world {
+  ts_world *world;
+  const ts_scenario *scenario;
+  const ts_run_options *options;
+  ts_net *net;
+  ts_host **hosts;          /* per scenario node */
+  struct ts_tcp_host **tcp_hosts; /* per scenario node, created with its first TCP server */
+  ts_link_id *links;        /* per scenario link */
+  ts_relay **relays;        /* per scenario relay */
+  ts_ipaddr *relay_addrs;   /* the relay's public address, per relay */
+  uint8_t (*relay_public)[32]; /* the relay's public key, per relay */
+  uint8_t phone_private[32], phone_public[32];
+  ts_phone *phone;
+  ts_provider *provider;
+  ts_phone_app **phone_apps;
+  ts_leak_oracle *oracle;
+  ts_wire_observer *wire;
+  char error[256];          /* why building failed, for the user */
+};
+
+int run_build_net(struct run_world *rw);
+int run_build_services(struct run_world *rw);
+int run_build_phone(struct run_world *rw);
+int run_schedule_timeline(struct run_world *rw);
+/* Records a message for the user and returns rc. */
+int run_fail(struct run_world *rw, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Golden verdicts of the ground-truth scenarios (shared/design/ios-model.md section 7).
+
+Each scenario in models/scenarios/gt/ runs on every OS profile in models/os/ (through
+`tunnelsim run --os`), and its verdicts are checked against what the mechanisms must
+produce. The checks name behaviour, never trace hashes, so a change of timing detail
+does not break them while a change of verdict does.
+usage: golden.py path/to/tunnelsim
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+TS = sys.argv[1]
+PROFILES = sorted(os.path.basename(p)[:-5] for p in glob.glob("models/os/*.yaml"))
+passed = failed = 0
+
+
+def run(scenario, profile, *extra):
+    p = subprocess.run([TS, "run", scenario, "--os", profile, "--json", *extra],
+                       capture_output=True, text=True)
+    out = json.loads(p.stdout) if p.stdout.strip() else None
+    return p.returncode, out, p.stderr
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name}: {detail}")
+
+
+def kinds(j, iface=None, after=0):
+    return {f["kind"] for f in j["findings"]
+            if (iface is None or f["interface"] == iface) and f["time_ns"] >= after}
+
+
+def app(j, name):
+    return next(a for a in j["phone_apps"] if a["name"] == name)
+
+
+S = 1_000_000_000
+GT = "models/scenarios/gt/"
+
+
+def gt01(j, profile):  # pre-existing TCP keeps its path outside the tunnel (IAN off)
+    return ("pre-existing-connection" in kinds(j, "en0", 1 * S) and app(j, "browser")["received"] == 5
+            and app(j, "push")["received"] == 20)
+
+
+def gt02(j, profile):  # IAN on: not closed, its packets dropped; new connections tunnelled
+    return ("pre-existing-connection" not in kinds(j) and app(j, "browser")["received"] == 5
+            and j["phone"]["dropped"] > 0
+            and app(j, "push")["received"] < 20 and not kinds(j, after=1 * S))
+
+
+def quirk(profile, name):
+    """The value of a quirk in a shipped profile (models/os/<profile>.yaml)."""
+    lines = open(f"models/os/{profile}.yaml").read().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == f"- name: {name}":
+            return lines[i + 1].split(":", 1)[1].strip() == "true"
+    raise KeyError(name)
+
+
+def gt03(j, profile):  # IAN on, Wi-Fi to cellular while reasserting: nothing leaks after connecting
+    late = [f for f in j["findings"] if f["time_ns"] >= 1 * S]
+    if quirk(profile, "ian-apple-services-bypass"):  # iOS 16.0: APNs escapes IAN (IVPN-360, MYSK)
+        late = [f for f in late if not f["flow"].endswith(":5223")]
+    return not late and app(j, "pinger")["received"] < app(j, "pinger")["sent"]
+
+
+def gt04(j, profile):  # IAN off, the provider re-applies its settings: a leak window on cellular
+    gap = [f for f in j["findings"] if f["kind"] == "reconnect-gap" and f["interface"] == "pdp_ip0"]
+    return bool(gap) and all(5 * S <= f["time_ns"] <= 8 * S for f in gap)
+
+
+def gt09(j, profile):  # the provider's utun-bound ping fails silently; another app's ping works
+    return (not j["findings"] and app(j, "other-pinger")["received"] >= 15
+            and j["phone"]["silent_failed"] > 0)
+
+
+def gt20(j, profile):  # error state without routes: the blocked state leaks
+    return "no-tunnel-route" in kinds(j, "en0", 4 * S)
+
+
+def gt27(j, profile):  # toggling IAN needs a hard reconnect: a leak window
+    return bool(kinds(j, "en0", 1 * S))
+
+
+CASES = [
+    ("gt-01-preexisting-tcp-ian-off.yaml", gt01),
+    ("gt-02-preexisting-tcp-ian-on.yaml", gt02),
+    ("gt-03-wifi-to-cellular-ian-on.yaml", gt03),
+    ("gt-04-wifi-to-cellular-ian-off.yaml", gt04),
+    ("gt-09-provider-icmp-ian-on.yaml", gt09),
+    ("gt-20-error-state-without-routes.yaml", gt20),
+    ("gt-27-toggle-ian-hard-reconnect.yaml", gt27),
+]
+
+for scenario, verdict in CASES:
+    for profile in PROFILES:
+        name = f"{scenario[:5]}_{profile}"
+        rc, j, err = run(GT + scenario, profile)
+        if j is None:
+            check(name, False, f"exit {rc}: {err.strip()}")
+            continue
+        want_rc = 1 if j["findings"] else 0
+        check(name, rc == want_rc and verdict(j, profile) and j.get("wire", {}).get("agrees", True),
+              json.dumps({"exit": rc, "findings": [(f["kind"], f["interface"], f["time_ns"]) for f in j["findings"]],
+                          "apps": j["phone_apps"], "wire": j.get("wire")}))
+
+# GT-11: NWConnection with requiredInterface = virtualInterface exists from iOS 18 only.
+for profile in PROFILES:
+    rc, j, err = run(GT + "gt-11-nwconnection-virtual-ian-on.yaml", profile)
+    if profile == "ios-18":
+        vif = app(j, "vif-udp") if j else None
+        check(f"gt-11_{profile}", j is not None and vif["sent"] == 0 and vif["refused"] == 5,
+              f"exit {rc}: {err.strip()} {j and j['phone_apps']}")
+    else:
+        check(f"gt-11_{profile}_refused_where_the_api_is_missing", rc == 3 and "not supported" in err,
+              f"exit {rc}: {err.strip()}")
+
+# One process, two runs; two processes: the same verdicts, bit for bit.
+rc1, a, _ = run(GT + "gt-20-error-state-without-routes.yaml", "ios-17", "--check-determinism")
+rc2, b, _ = run(GT + "gt-20-error-state-without-routes.yaml", "ios-17")
+check("gt-20_deterministic", a and b and a["trace_hash"] == b["trace_hash"] and a["findings"] == b["findings"],
+      "hashes differ")
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
