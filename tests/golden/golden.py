@@ -126,6 +126,43 @@ for profile in PROFILES:
         check(f"gt-11_{profile}_refused_where_the_api_is_missing", rc == 3 and "not supported" in err,
               f"exit {rc}: {err.strip()}")
 
+# Leak mechanisms beside a connected route-based VPN, and what includeAllNetworks closes.
+for profile in PROFILES:
+    rc, j, err = run("models/scenarios/leaks/mechanisms-ian-off.yaml", profile)
+    got = sorted(f["kind"] for f in j["findings"]) if j else None
+    check(f"leaks-ian-off_{profile}", rc == 1 and got == ["dns", "local-network-route", "scoped-socket"]
+          and all(a["received"] == 3 for a in j["phone_apps"] if a["name"] != "lan-dns"), f"exit {rc} {got}")
+    rc, j, err = run("models/scenarios/leaks/mechanisms-ian-on.yaml", profile)
+    # excludeLocalNetworks exists from iOS 14.2: before it the LAN goes into the tunnel too.
+    lan_exempt = profile != "ios-14"
+    check(f"leaks-ian-on_{profile}", rc == 0 and j is not None and not j["findings"]
+          and (j["egress"]["exempt"] > 0) == lan_exempt, f"exit {rc} {j and j['egress']}")
+
+# The capture of a connected run: the phone's interfaces and the relay's, and the tunnel
+# decrypts from the key log embedded in the pcapng, with no options.
+def tshark_count(path, flt):
+    p = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt], capture_output=True, text=True)
+    return len(p.stdout.splitlines()) if p.returncode == 0 else -1
+
+
+pcap = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"golden-{os.getpid()}.pcapng")
+rc, j, err = run(GT + "gt-09-provider-icmp-ian-on.yaml", "ios-17", "--pcap", pcap)
+if subprocess.run(["sh", "-c", "command -v tshark"], capture_output=True).returncode != 0:
+    check("pcapng_decrypts_in_tshark", False, "tshark not found: run scripts/deps.sh")
+else:
+    counts = {name: tshark_count(pcap, flt) for name, flt in [
+        ("en0_wg", 'frame.interface_name == "phone/en0" && wg'),
+        ("utun_icmp", 'frame.interface_name == "phone/utun0" && icmp'),
+        ("relay_wg", 'frame.interface_name == "relay/eth0" && wg'),
+        ("errors", "wg.decryption_error || wg.bad_packet_length"),
+        ("inner_icmp", "wg && icmp && ip.dst == 10.64.0.1"),
+    ]}
+    check("pcapng_decrypts_in_tshark", rc == 0 and counts["errors"] == 0 and counts["en0_wg"] > 0
+          and counts["utun_icmp"] > 0 and counts["relay_wg"] > 0 and counts["inner_icmp"] > 0,
+          json.dumps(counts))
+if os.path.exists(pcap):
+    os.remove(pcap)
+
 # One process, two runs; two processes: the same verdicts, bit for bit.
 rc1, a, _ = run(GT + "gt-20-error-state-without-routes.yaml", "ios-17", "--check-determinism")
 rc2, b, _ = run(GT + "gt-20-error-state-without-routes.yaml", "ios-17")
