@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_dns.h"
 #include "ts_phone_apps.h"
 #include "ts_tcp_server.h"
 
@@ -30,6 +31,7 @@ struct ts_phone_app {
   uint8_t payload[APP_MAX_PAYLOAD];
   bool has_tcp;
   ts_tcp_config tcp;
+  char query_name[254];  /* DNS */
   uint32_t ticks;        /* requests or writes done */
   tcp_conn conns[APP_TCP_CONNS];
 };
@@ -40,9 +42,13 @@ static void on_reply(void *ctx, ts_sock_id sock, const ts_ip_info *info, const u
   (void)sock;
   (void)iface;
   (void)info;
-  /* The sequence travels in the ICMP header, or in the first two payload bytes. */
+  /* The sequence travels in the ICMP header, the DNS id, or the first two payload bytes. */
   uint16_t seq;
-  if (a->cfg.kind == TS_PHONE_APP_PING) seq = info->icmp_seq;
+  ts_dns_message m;
+  if (a->cfg.kind == TS_PHONE_APP_DNS) {
+    if (info->sport != TS_DNS_PORT || ts_dns_decode(payload, len, &m) != 0) return;
+    seq = m.id;
+  } else if (a->cfg.kind == TS_PHONE_APP_PING) seq = info->icmp_seq;
   else if (len >= 2) seq = (uint16_t)(payload[0] << 8 | payload[1]);
   else return;
   ts_time sent = a->sent_at[seq % APP_RING];
@@ -55,8 +61,36 @@ static void on_reply(void *ctx, ts_sock_id sock, const ts_ip_info *info, const u
   a->stats.rtt_sum += rtt;
 }
 
+/* The system resolver (ios-model.md: DNS settings of the tunnel): the VPN's servers
+ * while its settings are applied, otherwise the interface's. */
+static bool pick_resolver(const ts_phone_app *a, ts_ipaddr *out) {
+  const ts_vpn_settings *st = ts_vpn_session_settings(ts_phone_session(a->ph));
+  if (st && st->dns_count) {
+    *out = st->dns_servers[0];
+    return true;
+  }
+  *out = a->cfg.target;
+  return out->family != 0;
+}
+
+static int send_dns(ts_phone_app *a, uint16_t seq, ts_sock_send_result *res) {
+  ts_ipaddr server;
+  if (!pick_resolver(a, &server)) return TS_ENOENT;
+  ts_dns_message q;
+  ts_dns_query_init(&q, seq, a->query_name, TS_DNS_TYPE_A);
+  size_t len;
+  int rc = ts_dns_encode(&q, a->payload, sizeof a->payload, &len);
+  if (rc) return rc;
+  return ts_phone_send_udp(a->ph, a->sock, &server, TS_DNS_PORT, a->payload, (uint32_t)len, res);
+}
+
 static int open_socket(ts_phone_app *a) {
   const ts_phone_app_config *c = &a->cfg;
+  if (c->kind == TS_PHONE_APP_DNS) { /* unconnected: the resolver may change */
+    ts_phone_socket_params dp = {.owner = c->owner, .proto = TS_IPPROTO_UDP, .api = TS_SOCK_BSD,
+                                 .bound_if = c->bound_if, .recv = on_reply, .ctx = a};
+    return ts_phone_socket_open(a->ph, &dp, &a->sock);
+  }
   ts_phone_socket_params sp = {.owner = c->owner,
                                .proto = c->kind == TS_PHONE_APP_PING ? TS_IPPROTO_ICMP : TS_IPPROTO_UDP,
                                .api = c->api,
@@ -237,9 +271,10 @@ static void app_event(void *obj, uint64_t arg) {
     a->payload[1] = (uint8_t)seq;
   }
   ts_sock_send_result res;
-  int rc = a->cfg.kind == TS_PHONE_APP_PING
-               ? ts_phone_send_echo(a->ph, a->sock, NULL, seq, a->payload, n, &res)
-               : ts_phone_send_udp(a->ph, a->sock, NULL, 0, a->payload, n, &res);
+  memset(&res, 0, sizeof res);
+  int rc = a->cfg.kind == TS_PHONE_APP_DNS    ? send_dns(a, seq, &res)
+           : a->cfg.kind == TS_PHONE_APP_PING ? ts_phone_send_echo(a->ph, a->sock, NULL, seq, a->payload, n, &res)
+                                              : ts_phone_send_udp(a->ph, a->sock, NULL, 0, a->payload, n, &res);
   if (rc || res.status != TS_SOCK_OK) {
     a->stats.send_errors++;
   } else {
@@ -253,10 +288,12 @@ static void app_event(void *obj, uint64_t arg) {
 static void release(void *obj) { free(obj); }
 
 int ts_phone_add_app(ts_phone *ph, const ts_phone_app_config *cfg, ts_phone_app **out) {
-  if (!ph || !cfg || !cfg->name || strlen(cfg->name) >= TS_PHONE_NAME_MAX || !cfg->target.family)
+  bool dns = cfg && cfg->kind == TS_PHONE_APP_DNS;
+  if (!ph || !cfg || !cfg->name || strlen(cfg->name) >= TS_PHONE_NAME_MAX || (!cfg->target.family && !dns))
     return TS_EINVAL;
+  if (dns && (!cfg->query_name || !cfg->query_name[0] || strlen(cfg->query_name) >= 254)) return TS_EINVAL;
   bool tcp = cfg->kind == TS_PHONE_APP_TCP_SHORT || cfg->kind == TS_PHONE_APP_TCP_LONG;
-  if (!tcp && cfg->kind != TS_PHONE_APP_PING && cfg->kind != TS_PHONE_APP_UDP_REQUEST)
+  if (!tcp && !dns && cfg->kind != TS_PHONE_APP_PING && cfg->kind != TS_PHONE_APP_UDP_REQUEST)
     return TS_EINVAL;
   if (tcp && !cfg->port) return TS_EINVAL;
   if (cfg->kind != TS_PHONE_APP_TCP_SHORT &&
@@ -273,6 +310,8 @@ int ts_phone_add_app(ts_phone *ph, const ts_phone_app_config *cfg, ts_phone_app 
   a->cfg.bound_if = NULL;
   a->cfg.required_if = NULL;
   a->cfg.tcp = NULL;
+  a->cfg.query_name = NULL;
+  if (dns) snprintf(a->query_name, sizeof a->query_name, "%s", cfg->query_name);
   if (cfg->tcp) {
     a->has_tcp = true;
     a->tcp = *cfg->tcp;

@@ -30,6 +30,7 @@ typedef enum ts_phone_app_kind {
   TS_PHONE_APP_UDP_REQUEST,
   TS_PHONE_APP_TCP_SHORT, /* GET <size> per connection, a new connection per request */
   TS_PHONE_APP_TCP_LONG,  /* one long-lived connection, size bytes echoed per interval */
+  TS_PHONE_APP_DNS,       /* A lookups of query_name through the system resolver */
 } ts_phone_app_kind;
 
 typedef struct ts_phone_app_config {
@@ -48,6 +49,10 @@ typedef struct ts_phone_app_config {
                                     bytes asked for, any size the server allows) */
   const ts_tcp_config *tcp;      /* TCP: timers, retries, keepalive (NULL: defaults); copied */
   bool reconnect;                /* TCP_LONG: reconnect after the connection ended */
+  /* DNS: the name looked up (< 254 bytes). The resolver asked is the VPN's first DNS
+   * server while tunnel settings are applied, else `target` (the interface's resolver;
+   * family 0: none, and the lookup is refused). */
+  const char *query_name;
 } ts_phone_app_config;
 
 typedef struct ts_phone_app_stats {

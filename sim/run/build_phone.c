@@ -133,6 +133,7 @@ static ts_phone_app_kind phone_app_kind(const ts_scenario_phone_app *a) {
   switch (a->type) {
   case TS_SCENARIO_PHONE_UDP: return TS_PHONE_APP_UDP_REQUEST;
   case TS_SCENARIO_PHONE_TCP: return a->long_lived ? TS_PHONE_APP_TCP_LONG : TS_PHONE_APP_TCP_SHORT;
+  case TS_SCENARIO_PHONE_DNS: return TS_PHONE_APP_DNS;
   default: return TS_PHONE_APP_PING;
   }
 }
@@ -141,8 +142,6 @@ static int add_apps(struct run_world *rw) {
   const ts_scenario_phone *sp = &rw->scenario->phone;
   for (size_t i = 0; i < sp->app_count; i++) {
     const ts_scenario_phone_app *a = &sp->apps[i];
-    if (a->type == TS_SCENARIO_PHONE_DNS)
-      return run_fail(rw, TS_ENOTSUP, "phone app '%s': dns apps are not built yet", a->name);
     ts_phone_app_config c;
     memset(&c, 0, sizeof c);
     c.name = a->name;
@@ -156,6 +155,13 @@ static int add_apps(struct run_world *rw) {
     if (c.api == TS_SOCK_BSD) c.bound_if = scope;
     else c.required_if = scope;
     c.target = a->target;
+    if (a->type == TS_SCENARIO_PHONE_DNS) {
+      /* The interface's resolver, used whenever the tunnel's DNS settings are not. */
+      const ts_scenario_phone_iface *pi = &sp->ifaces[sp->primary];
+      c.query_name = a->target_name;
+      memset(&c.target, 0, sizeof c.target);
+      if (pi->dns_count) c.target = pi->dns[0];
+    }
     c.port = a->port;
     c.start = a->start;
     c.interval = a->interval;
