@@ -29,6 +29,8 @@ typedef struct psock {        /* the phone's side of a socket: demux and deliver
   uint16_t remote_port;
   ts_phone_recv_fn recv;
   void *ctx;
+  bool link_layer;           /* BPF-like (ts_phone_socket_params.link_layer) */
+  int bound_iface;           /* its interface when link_layer */
   /* TCP */
   ts_tcp *tcp;               /* NULL until connecting (an NW socket waits for a path) */
   bool tcp_pending;          /* NW: connect when the path appears */
@@ -404,6 +406,12 @@ int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_
   if (local && local_id_taken(ph, p->proto, local)) return TS_EEXIST;
   if (!local && !(local = next_ephemeral(ph, p->proto))) return TS_EFULL;
 
+  int ll_iface = 0;
+  if (p->link_layer) {
+    if (p->proto != TS_IPPROTO_UDP || p->api != TS_SOCK_BSD || p->owner != TS_TC_CONTROL_PLANE ||
+        !p->bound_if || (ll_iface = physical_index(ph, p->bound_if)) < 0)
+      return TS_EINVAL;
+  }
   ts_sock_id sid = 0;
   int rc;
   if (p->api == TS_SOCK_BSD) {
@@ -433,7 +441,8 @@ int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_
   *slot = (psock){.ph = ph, .used = true, .id = sid, .owner = p->owner, .proto = p->proto,
                   .api = p->api, .local_id = local, .has_remote = p->remote.family != 0,
                   .remote = p->remote, .remote_port = p->remote_port, .recv = p->recv,
-                  .ctx = p->ctx, .tcp_ops = p->tcp, .has_tmpl = p->tcp_tmpl != NULL};
+                  .ctx = p->ctx, .tcp_ops = p->tcp, .has_tmpl = p->tcp_tmpl != NULL,
+                  .link_layer = p->link_layer, .bound_iface = ll_iface};
   if (p->tcp_tmpl) slot->tmpl = *p->tcp_tmpl;
   if (tcp) {
     /* BSD: connect() established the socket; the SYN goes now. NWConnection: once
@@ -576,9 +585,20 @@ static int transmit(ts_phone *ph, psock *s, const ts_ipaddr *dst, uint16_t seq_o
   int rc = ts_sock_send(ph->socks, s->id, dst, res);
   if (rc) return rc;
   const ts_verdict *v = &res->verdict;
+  static const ts_ipaddr unspecified = {.family = 4};
+  if (s->link_layer) {
+    /* BPF: out of its own interface, from 0.0.0.0 until the interface has an address */
+    if (dst->family != 4) return TS_EINVAL;
+    if (!iface_source(ph, s->bound_iface, 4) && ts_os_iface_is_up(ph->ifaces, s->bound_iface)) {
+      memset(res, 0, sizeof *res);
+      res->verdict = (ts_verdict){.kind = TS_VERDICT_PHYSICAL, .iface = s->bound_iface,
+                                  .rule = TS_RULE_EXEMPT_CONTROL_PLANE, .origin = TS_ROUTE_SCOPED};
+    }
+  }
   if (!sendable(ph, s, res)) return TS_OK;
   int out_if = v->kind == TS_VERDICT_TUNNEL ? ph->utun : v->iface;
   const ts_ipaddr *src = iface_source(ph, out_if, dst->family);
+  if (!src && s->link_layer) src = &unspecified;
   if (!src) {
     ph->stats.dropped++;
     verdict_event(ph, "phone-drop", s, v, "no source address");
@@ -838,9 +858,27 @@ static bool addressed_to(const ts_phone *ph, int iface, const ts_ipaddr *dst) {
   return false;
 }
 
+/* A link-layer socket of this interface for this UDP datagram (any destination). */
+static psock *link_layer_demux(ts_phone *ph, int iface, const ts_ip_info *info) {
+  if (info->proto != TS_IPPROTO_UDP || iface == ph->utun || iface == ph->lo) return NULL;
+  for (size_t i = 0; i < ph->ps_cap; i++) {
+    psock *s = &ph->ps[i];
+    if (s->used && s->link_layer && s->bound_iface == iface && s->local_id == info->dport) return s;
+  }
+  return NULL;
+}
+
 static void input(ts_phone *ph, int iface, const uint8_t *data, uint32_t len) {
   ts_ip_info info;
-  if (ts_ip_parse(data, len, &info) != 0 || !addressed_to(ph, iface, &info.dst)) {
+  bool parsed = ts_ip_parse(data, len, &info) == 0;
+  psock *ll = parsed ? link_layer_demux(ph, iface, &info) : NULL;
+  if (ll) { /* BPF sees the frame before the IP layer */
+    ph->stats.delivered++;
+    uint32_t off = info.l4_offset + TS_UDP_HEADER, end = info.l4_offset + info.l4_len;
+    if (ll->recv && off <= end) ll->recv(ll->ctx, ll->id, &info, data + off, end - off, iface);
+    return;
+  }
+  if (!parsed || !addressed_to(ph, iface, &info.dst)) {
     ph->stats.unclaimed++;
     trace_event(ph, "phone-unclaimed", ts_os_iface_name(ph->ifaces, iface));
     return;

@@ -127,6 +127,16 @@ typedef struct ts_phone_socket_params {
   ts_phone_tcp_ops tcp;      /* TCP */
   const ts_tcp_config *tcp_tmpl; /* TCP: timers, window, retries, keepalive (NULL: defaults);
                                     addresses, ports, name, flow and callbacks are the phone's */
+  /* A link-layer (BPF-like) UDP socket, as a DHCP client uses before it has an
+   * address (RFC 2131 §4.1; Apple's IPConfiguration reads and writes DHCP through
+   * BPF). Requires UDP, BSD, owner TS_TC_CONTROL_PLANE and bound_if a physical
+   * interface. Sends leave that interface from its IPv4 address, or from 0.0.0.0
+   * while it has none (the verdict is then the one ts_policy_decide gives the same
+   * socket once an address exists: the control-plane exemption, scoped; a down
+   * interface still drops). Arrivals on that interface for its port are delivered
+   * whatever their destination address (the limited broadcast, an offered address
+   * not yet configured), before the IP layer's address check and arrival policy. */
+  bool link_layer;
   void *ctx;
 } ts_phone_socket_params;
 
@@ -160,7 +170,7 @@ const ts_policy_env *ts_phone_env(const ts_phone *ph);
 int ts_phone_iface(const ts_phone *ph, const char *name);
 int ts_phone_utun(const ts_phone *ph);
 
-/* ---- interfaces and routes (addresses and routes by API until a DHCP client) */
+/* ---- interfaces and routes (by API, or from the DHCP client, ts_dhcp_client.h) */
 /* Connects physical interface ifname to interface host_iface of host h by a new
  * link named "<phone>-<ifname>" (trace name "<phone>/<ifname>"). */
 int ts_phone_attach(ts_phone *ph, const char *ifname, ts_net *net, ts_host *h, uint32_t host_iface,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ts_dhcp.h"
+#include "net_internal.h"
 #include "ts_error.h"
 
 #define DEFAULT_OFFER_HOLD (60 * TS_SEC)
@@ -70,7 +71,12 @@ int ts_dhcp_server_create(ts_host *h, const ts_dhcp_server_config *cfg, ts_dhcp_
     return TS_EINVAL;
   for (uint32_t i = 0; i < cfg->route_count; i++)
     if (cfg->routes[i].dst.len > 32) return TS_EINVAL;
+  /* The server speaks from the served interface's own address (its link may not be
+   * attached yet, so no route can tell). */
   ts_ipaddr server_id = cfg->server_id;
+  if (server_id.family == 0 && cfg->iface < h->iface_count)
+    for (uint32_t k = 0; k < h->ifaces[cfg->iface].addr_count && !server_id.family; k++)
+      if (h->ifaces[cfg->iface].addrs[k].addr.family == 4) server_id = h->ifaces[cfg->iface].addrs[k].addr;
   if (server_id.family == 0 && !ts_host_source_for(h, &cfg->pool_first, &server_id))
     return TS_EINVAL;
   if (server_id.family != 4) return TS_EINVAL;

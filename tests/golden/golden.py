@@ -138,6 +138,23 @@ for profile in PROFILES:
     check(f"leaks-ian-on_{profile}", rc == 0 and j is not None and not j["findings"]
           and (j["egress"]["exempt"] > 0) == lan_exempt, f"exit {rc} {j and j['egress']}")
 
+# TunnelVision (ios-model.md §3.2, TV): a rogue DHCP server's option 121 routes 0.0.0.0/1 and
+# 128.0.0.0/1, learnt by the phone's DHCP client, beat the VPN's default route (the system table
+# supersedes the VPN's routes, A-ROUTE) and the app's pings leave en0 in clear; with
+# includeAllNetworks, scoping to the tunnel supersedes the table. DHCP itself is exempt.
+for profile in PROFILES:
+    rc, j, err = run("models/scenarios/tunnelvision-ian-off.yaml", profile)
+    f = j["findings"] if j else []
+    check(f"tunnelvision-ian-off_{profile}", rc == 1 and len(f) == 1 and f[0]["kind"] == "dhcp-route"
+          and f[0]["interface"] == "en0" and f[0]["rule"] == "system-route-supersedes"
+          and f[0]["time_ns"] >= 2 * S and f[0]["packets"] == 15 and app(j, "browser")["received"] == 15
+          and j["egress"]["exempt"] >= 2 and j["wire"]["agrees"], f"exit {rc} {err.strip()} {j and f}")
+    rc, j, err = run("models/scenarios/tunnelvision-ian-on.yaml", profile)
+    check(f"tunnelvision-ian-on_{profile}", rc == 0 and j is not None and not j["findings"]
+          and j["egress"]["leak"] == 0 and j["egress"]["exempt"] >= 2
+          and app(j, "browser")["received"] == 15 and j["wire"]["agrees"],
+          f"exit {rc} {err.strip()} {j and (j['findings'], j['egress'])}")
+
 # The capture of a connected run: the phone's interfaces and the relay's, and the tunnel
 # decrypts from the key log embedded in the pcapng, with no options.
 def tshark_count(path, flt):
