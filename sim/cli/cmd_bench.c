@@ -6,9 +6,11 @@
 #include "cli.h"
 #include "ts_bench.h"
 #include "ts_bench_engine.h"
+#include "ts_bench_scenario.h"
+#include "ts_error.h"
 
 static const char bench_usage[] =
-    "usage: tunnelsim bench des|engine [--json] [--seconds S]\n"
+    "usage: tunnelsim bench des|engine|scenario [--json] [--seconds S] [--scenario FILE]\n"
     "\n"
     "des: the hold model (each event schedules one successor at an exponential delay,\n"
     "mean 100 us) with 1, 1,000 and 100,000 pending events, through the world API,\n"
@@ -19,9 +21,16 @@ static const char bench_usage[] =
     "same buffers, and handshakes per second beside the bound set by the X25519\n"
     "operations a handshake needs, all measured in the same run.\n"
     "\n"
+    "scenario: a 120-second connected-browsing scenario (models/scenarios/\n"
+    "bench-browsing.yaml: handshake, keepalives, app traffic) run again and again in\n"
+    "one reused world with real crypto, beside the same scenario with a fresh world\n"
+    "per run and one bare handshake; every run's trace hash is checked against a\n"
+    "fresh-world run's.\n"
+    "\n"
     "options:\n"
     "  --json        print {\"events_per_sec\": {\"p1\":..,\"p1000\":..,\"p100000\":..}, ...}\n"
-    "  --seconds S   wall time per size (default 1)\n";
+    "  --seconds S   wall time per size (default 1; scenario: in total, default 4)\n"
+    "  --scenario F  the scenario file of `bench scenario` (default bench-browsing.yaml)\n";
 
 static int bench_des(bool json, double seconds) {
   ts_bench_des_result r;
@@ -68,6 +77,45 @@ static int bench_engine(bool json, double seconds) {
   return TS_EXIT_OK;
 }
 
+static int bench_scenario(bool json, double seconds, const char *path) {
+  char def[1024];
+  if (!path) path = ts_bench_scenario_default_path(def, sizeof def);
+  ts_bench_scenario_result r;
+  char err[1024];
+  if (!json) fprintf(stderr, "bench scenario: %s, about %.1f s...\n", path, seconds);
+  int rc = ts_bench_scenario(path, seconds, &r, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "tunnelsim bench: %s\n", err);
+    return rc == TS_EPARSE || rc == TS_EIO || rc == TS_ENOENT ? TS_EXIT_USAGE : TS_EXIT_INTERNAL;
+  }
+  if (json) {
+    printf("{\"runs_per_sec\":%.0f,\"events_per_run\":%llu,\"trace_records_per_run\":%llu,"
+           "\"sim_seconds_per_run\":%.0f,\"runs\":%llu,\"fresh_world_runs_per_sec\":%.0f,"
+           "\"bare_handshake_usec\":%.1f,\"x25519_usec\":%.1f,\"x25519_base_usec\":%.1f,"
+           "\"key_cache_hits\":%llu,\"key_cache_misses\":%llu,\"hash_matches_fresh\":%s,"
+           "\"trace_hash\":\"%s\"}\n",
+           r.runs_per_sec, (unsigned long long)r.events_per_run, (unsigned long long)r.trace_records_per_run,
+           r.sim_seconds_per_run, (unsigned long long)r.runs, r.fresh_runs_per_sec, r.handshake_usec,
+           r.x25519_usec, r.x25519_base_usec, (unsigned long long)r.key_hits, (unsigned long long)r.key_misses,
+           r.hash_matches_fresh ? "true" : "false", r.trace_hash);
+  } else {
+    printf("scenario %s: %.0f simulated s, %llu events and %llu trace records per run\n", path,
+           r.sim_seconds_per_run, (unsigned long long)r.events_per_run,
+           (unsigned long long)r.trace_records_per_run);
+    printf("runs/s, reused world + cached keys  %10.0f  (%.1f us per run, %llu runs)\n", r.runs_per_sec,
+           1e6 / r.runs_per_sec, (unsigned long long)r.runs);
+    printf("runs/s, fresh world per run         %10.0f  (%.1f us per run)\n", r.fresh_runs_per_sec,
+           1e6 / r.fresh_runs_per_sec);
+    printf("key pairs: %llu from the cache, %llu derived\n", (unsigned long long)r.key_hits,
+           (unsigned long long)r.key_misses);
+    printf("bare handshake %.1f us; X25519 %.1f us, base point %.1f us\n", r.handshake_usec, r.x25519_usec,
+           r.x25519_base_usec);
+    printf("trace hash %s, every run %s the fresh world's\n", r.trace_hash,
+           r.hash_matches_fresh ? "matches" : "DOES NOT match");
+  }
+  return r.hash_matches_fresh ? TS_EXIT_OK : TS_EXIT_INTERNAL;
+}
+
 int cli_bench(int argc, char **argv) {
   if (cli_wants_help(argc, argv) || argc < 2) {
     fputs(bench_usage, argc < 2 ? stderr : stdout);
@@ -75,6 +123,8 @@ int cli_bench(int argc, char **argv) {
   }
   bool json = false;
   double seconds = 1.0;
+  bool seconds_given = false;
+  const char *scenario = NULL;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) json = true;
     else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
@@ -82,9 +132,13 @@ int cli_bench(int argc, char **argv) {
       seconds = strtod(argv[++i], &end);
       if (*end || seconds <= 0 || seconds > 3600)
         return cli_usage_error("bench", "--seconds needs a number of seconds from 0 to 3600");
+      seconds_given = true;
+    } else if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
+      scenario = argv[++i];
     } else return cli_usage_error("bench", "unknown option '%s'", argv[i]);
   }
   if (!strcmp(argv[1], "des")) return bench_des(json, seconds);
   if (!strcmp(argv[1], "engine")) return bench_engine(json, seconds);
-  return cli_usage_error("bench", "no benchmark '%s' (available: des, engine)", argv[1]);
+  if (!strcmp(argv[1], "scenario")) return bench_scenario(json, seconds_given ? seconds : 4.0, scenario);
+  return cli_usage_error("bench", "no benchmark '%s' (available: des, engine, scenario)", argv[1]);
 }

@@ -1,6 +1,7 @@
 #include "ts_trace.h"
 
 #include <blake2.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ struct ts_trace {
   uint32_t names_cap;
 };
 
-enum record_kind { REC_INTERFACE = 1, REC_PACKET, REC_EVENT, REC_KEYLOG };
+enum record_kind { REC_INTERFACE = 1, REC_PACKET, REC_EVENT, REC_KEYLOG, REC_PACKET_AGAIN };
 
 int ts_trace_create(ts_trace **out) {
   ts_trace *t = calloc(1, sizeof *t);
@@ -130,16 +131,16 @@ static const char *dir_name(enum ts_trace_dir d) {
   }
 }
 
-void ts_trace_packet(ts_trace *t, ts_time now, uint32_t iface, enum ts_trace_dir dir,
-                     const char *why, const uint8_t *data, uint32_t len) {
+static void record_packet(ts_trace *t, ts_time now, uint32_t iface, enum ts_trace_dir dir,
+                          const char *why, const uint8_t *data, uint32_t len, bool hash_bytes) {
   t->records++;
-  hash_u64(t, REC_PACKET);
+  hash_u64(t, hash_bytes ? REC_PACKET : REC_PACKET_AGAIN);
   hash_u64(t, (uint64_t)now);
   hash_u64(t, iface);
   hash_u64(t, dir);
   hash_str(t, why);
   hash_u64(t, len);
-  blake2b_update(&t->hash, data, len);
+  if (hash_bytes) blake2b_update(&t->hash, data, len);
   if (t->pcap && dir != TS_TRACE_DROP)
     note_sink(t, ts_pcapng_write_packet(t->pcap, iface, now,
                                         dir == TS_TRACE_TX ? TS_PCAPNG_DIR_OUT : TS_PCAPNG_DIR_IN,
@@ -157,6 +158,16 @@ void ts_trace_packet(ts_trace *t, ts_time now, uint32_t iface, enum ts_trace_dir
     }
     fputs("}\n", t->jsonl);
   }
+}
+
+void ts_trace_packet(ts_trace *t, ts_time now, uint32_t iface, enum ts_trace_dir dir,
+                     const char *why, const uint8_t *data, uint32_t len) {
+  record_packet(t, now, iface, dir, why, data, len, true);
+}
+
+void ts_trace_packet_again(ts_trace *t, ts_time now, uint32_t iface, enum ts_trace_dir dir,
+                           const char *why, const uint8_t *data, uint32_t len) {
+  record_packet(t, now, iface, dir, why, data, len, false);
 }
 
 void ts_trace_event(ts_trace *t, ts_time now, const char *kind, const char *subject,

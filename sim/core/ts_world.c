@@ -184,8 +184,8 @@ const char *ts_world_link_name(const ts_world *w, ts_link_id id) {
 
 void ts_world_link_deliver(ts_world *w, ts_link_id id, int to_end, ts_packet *pkt) {
   struct world_link *l = &w->links[id];
-  ts_trace_packet(w->trace, ts_world_now(w), l->trace_iface[to_end], TS_TRACE_RX, NULL, pkt->data,
-                  pkt->len);
+  ts_trace_packet_again(w->trace, ts_world_now(w), l->trace_iface[to_end], TS_TRACE_RX, NULL,
+                        pkt->data, pkt->len);
   if (l->ends[to_end].rx) l->ends[to_end].rx(l->ends[to_end].ctx, pkt);
   else ts_packet_free(w->pool, pkt);
 }
@@ -193,7 +193,7 @@ void ts_world_link_deliver(ts_world *w, ts_link_id id, int to_end, ts_packet *pk
 void ts_world_link_dropped(ts_world *w, ts_link_id id, int from_end, ts_packet *pkt,
                            const char *why) {
   struct world_link *l = &w->links[id];
-  ts_trace_packet(w->trace, ts_world_now(w), l->trace_iface[from_end], TS_TRACE_DROP, why,
-                  pkt->data, pkt->len);
+  ts_trace_packet_again(w->trace, ts_world_now(w), l->trace_iface[from_end], TS_TRACE_DROP, why,
+                        pkt->data, pkt->len);
   ts_packet_free(w->pool, pkt);
 }

@@ -112,19 +112,23 @@ int run_build_net(struct run_world *rw) {
 
 /* Keys come from the world's seed, one stream per owner, so a relay added to a
  * scenario does not change the phone's key. */
-static void derive_key(ts_world *w, const char *owner, uint8_t priv[32], uint8_t pub[32]) {
+static void derive_key(struct run_world *rw, const char *owner, uint8_t priv[32], uint8_t pub[32]) {
   char stream[96];
   snprintf(stream, sizeof stream, "keys/%s", owner);
+  ts_run_cache *cache = rw->options->cache;
+  uint64_t seed = ts_world_seed(rw->world);
+  if (cache && run_cache_get_key(cache, seed, stream, priv, pub)) return;
   ts_rng r;
-  ts_world_rng(w, stream, &r);
+  ts_world_rng(rw->world, stream, &r);
   ts_rng_fill(&r, priv, 32);
   wg_key_clamp(priv);
   wg_key_public_from_private(pub, priv);
+  if (cache) run_cache_put_key(cache, seed, stream, priv, pub);
 }
 
 static int build_relays(struct run_world *rw) {
   const ts_scenario *s = rw->scenario;
-  derive_key(rw->world, "phone", rw->phone_private, rw->phone_public);
+  derive_key(rw, "phone", rw->phone_private, rw->phone_public);
   for (size_t i = 0; i < s->relay_count; i++) {
     const ts_scenario_relay *sr = &s->relays[i];
     ts_host *h = rw->hosts[sr->node];
@@ -134,7 +138,7 @@ static int build_relays(struct run_world *rw) {
     rw->relay_addrs[i] = node->interfaces[0].addresses[0].addr;
     ts_relay_config rc;
     memset(&rc, 0, sizeof rc);
-    derive_key(rw->world, sr->name, rc.private_key, rw->relay_public[i]);
+    derive_key(rw, sr->name, rc.private_key, rw->relay_public[i]);
     rc.port = sr->port;
     rc.gateway = sr->gateway;
     ts_relay_peer peer;

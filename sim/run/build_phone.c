@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "run_internal.h"
+#include "ts_dhcp_client.h"
 #include "ts_os_profile_load.h"
 #include "ts_phone_leaks.h"
 
@@ -20,12 +21,18 @@ static const char *models_dir(const struct run_world *rw) {
 static int create_phone(struct run_world *rw) {
   const ts_scenario_phone *sp = &rw->scenario->phone;
   const char *os = rw->options->os ? rw->options->os : sp->os;
-  ts_os_profile *profile = NULL;
+  ts_os_profile *loaded = NULL;
+  const ts_os_profile *profile = NULL;
   if (os[0]) {
     char path[1024];
     snprintf(path, sizeof path, "%s/os/%s.yaml", models_dir(rw), os);
     ts_diag d;
-    int rc = ts_os_profile_load_file(path, &profile, &d);
+    int rc = TS_EFULL;
+    if (rw->options->cache) rc = run_cache_profile(rw->options->cache, path, &profile, &d);
+    if (rc == TS_EFULL) {
+      rc = ts_os_profile_load_file(path, &loaded, &d);
+      profile = loaded;
+    }
     if (rc) {
       char msg[700];
       ts_diag_format(&d, msg, sizeof msg);
@@ -34,8 +41,8 @@ static int create_phone(struct run_world *rw) {
     }
   }
   ts_phone_config pc = {.name = sp->name, .profile = profile};
-  int rc = ts_phone_create(rw->world, &pc, &rw->phone);
-  ts_os_profile_destroy(profile);
+  int rc = ts_phone_create(rw->world, &pc, &rw->phone); /* copies the profile */
+  ts_os_profile_destroy(loaded);
   return rc;
 }
 
@@ -52,10 +59,19 @@ static int attach_iface(struct run_world *rw, ts_scenario_phone_if which) {
   int rc = ts_phone_attach(rw->phone, ifname, rw->net, rw->hosts[e->node], (uint32_t)e->iface, &lp,
                            &rw->links[pi->link]);
   if (rc) return run_fail(rw, rc, "phone %s on link '%s': %s", ifname, sl->name, ts_strerror(rc));
-  if (pi->dhcp)
-    return run_fail(rw, TS_ENOTSUP,
-                    "phone %s: 'dhcp: true' needs the phone's DHCP client, which is not built yet; "
-                    "give the interface a static 'address' (and 'router') for now", ifname);
+  if (pi->dhcp) {
+    /* The phone's DHCP client starts at time 0; until it is bound the interface is
+     * up without an address (sends find no route and are dropped). */
+    ts_dhcp_client_config dc;
+    memset(&dc, 0, sizeof dc);
+    dc.ifname = ifname;
+    ts_dhcp_client *client;
+    rc = ts_phone_iface_set_up(rw->phone, ifname, true);
+    if (!rc) rc = ts_dhcp_client_create(rw->phone, &dc, &client);
+    if (!rc) rc = ts_dhcp_client_start(client, 0);
+    if (rc) return run_fail(rw, rc, "phone %s: the DHCP client: %s", ifname, ts_strerror(rc));
+    return TS_OK;
+  }
   ts_dhcp_lease lease;
   memset(&lease, 0, sizeof lease);
   lease.address = pi->address;

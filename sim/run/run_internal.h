@@ -4,6 +4,7 @@
 #define TS_RUN_INTERNAL_H
 
 #include "ts_leak.h"
+#include "ts_os_profile_load.h"
 #include "ts_phone.h"
 #include "ts_phone_apps.h"
 #include "ts_provider.h"
@@ -35,6 +36,14 @@ int run_build_net(struct run_world *rw);
 int run_build_services(struct run_world *rw);
 int run_build_phone(struct run_world *rw);
 int run_schedule_timeline(struct run_world *rw);
+/* The run cache (run_cache.c): a key pair, or a parsed profile owned by the cache.
+ * run_cache_profile returns TS_EFULL when the cache is full: load it yourself then. */
+bool run_cache_get_key(ts_run_cache *c, uint64_t seed, const char *stream, uint8_t priv[32],
+                       uint8_t pub[32]);
+void run_cache_put_key(ts_run_cache *c, uint64_t seed, const char *stream, const uint8_t priv[32],
+                       const uint8_t pub[32]);
+int run_cache_profile(ts_run_cache *c, const char *path, const ts_os_profile **out, ts_diag *d);
+
 /* Records a message for the user and returns rc. */
 int run_fail(struct run_world *rw, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

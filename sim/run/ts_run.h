@@ -15,6 +15,17 @@
 #include "ts_trace.h"
 #include "ts_world.h"
 
+/* What a caller that runs scenarios again and again (the scenario benchmark, sweeps,
+ * fuzzers) can let runs compute once: key pairs derived from (seed, owner), one X25519
+ * base-point operation each, and parsed OS profiles. A hit gives exactly what the
+ * run would have computed, so no run's result changes. The caller owns the cache;
+ * it holds private keys, and destroy wipes them. No global state. */
+typedef struct ts_run_cache ts_run_cache;
+int ts_run_cache_create(ts_run_cache **out);
+void ts_run_cache_destroy(ts_run_cache *c);
+/* Lookups answered from the cache, and computed (then kept, while there is room). */
+void ts_run_cache_counts(const ts_run_cache *c, uint64_t *hits, uint64_t *misses);
+
 typedef struct ts_run_options {
   uint64_t seed;
   ts_time until;            /* end of the run */
@@ -23,6 +34,7 @@ typedef struct ts_run_options {
   const ts_backend_ops *backend; /* NULL: native */
   const char *models_dir;   /* NULL: $TUNNELSIM_MODELS, else the source tree's models/ */
   const char *os;           /* the phone's OS profile instead of the scenario's; NULL: keep */
+  ts_run_cache *cache;      /* NULL: compute everything in every run */
 } ts_run_options;
 
 #define TS_RUN_MAX_APPS 256
