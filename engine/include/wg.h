@@ -191,6 +191,10 @@ typedef struct wg_device_config {
   wg_under_load_fn under_load;   /* optional predicate (WG_LOAD_AUTO) */
   void *under_load_ctx;
   uint32_t under_load_handshakes_per_s; /* built-in model threshold; 0 = 128 */
+  /* Optional: the public key of private_key when the caller has it already (a
+   * simulator running the same keys again and again). Trusted, not checked; NULL
+   * computes it (one X25519 base-point operation). */
+  const uint8_t *public_key;
 } wg_device_config;
 
 /* Creates a device. Returns WG_OK, WG_EINVAL (no rng) or WG_ENOMEM. */
@@ -225,6 +229,10 @@ typedef struct wg_peer_config {
   int has_preshared_key;
   wg_endpoint endpoint;              /* family 0: none (learned by roaming) */
   uint16_t persistent_keepalive_s;   /* 0 = off */
+  /* Optional: DH(device private key, public_key) when the caller has it already.
+   * Trusted but for the all-zero (low-order) result, which is refused as computing it
+   * would be; NULL computes it (one X25519 operation). */
+  const uint8_t *static_static;
 } wg_peer_config;
 
 /* Adding a peer sends nothing; to bring a persistent-keepalive peer up at once (as

@@ -53,7 +53,9 @@ int wg_device_create(wg_device **out, const wg_device_config *config) {
   if (!dev) return WG_ENOMEM;
   memcpy(dev->static_private, config->private_key, 32);
   wg_key_clamp(dev->static_private);
-  if (wg_key_public_from_private(dev->static_public, dev->static_private) != WG_OK) {
+  if (config->public_key) {
+    memcpy(dev->static_public, config->public_key, 32);
+  } else if (wg_key_public_from_private(dev->static_public, dev->static_private) != WG_OK) {
     wg_device_destroy(dev);
     return WG_EKEY;
   }
@@ -169,7 +171,15 @@ int wg_device_add_peer(wg_device *dev, const wg_peer_config *config, wg_peer **o
   memcpy(peer->public_key, config->public_key, 32);
   /* The static-static DH never changes, so it is computed once; a low-order key
    * would make it all-zero and every handshake fail, so refuse it here. */
-  if (crypto_scalarmult_curve25519(peer->static_static, dev->static_private, peer->public_key) != 0) {
+  static const uint8_t zero[32];
+  int bad = 0;
+  if (config->static_static) {
+    memcpy(peer->static_static, config->static_static, 32);
+    bad = sodium_memcmp(peer->static_static, zero, 32) == 0;
+  } else {
+    bad = crypto_scalarmult_curve25519(peer->static_static, dev->static_private, peer->public_key) != 0;
+  }
+  if (bad) {
     sodium_memzero(peer, sizeof *peer);
     free(peer);
     return WG_EKEY;

@@ -120,7 +120,8 @@ static int engine_up(ts_provider *p) {
   else snprintf(name, sizeof name, "%s.%u", p->name, (unsigned)(p->stats.launches % 100000));
   ts_wgdev_config wc = {.name = name,
                         .transport = {.send_udp = tp_send_udp, .deliver_ip = tp_deliver_ip,
-                                      .on_event = tp_on_event, .ctx = p}};
+                                      .on_event = tp_on_event, .ctx = p},
+                        .public_key = p->cfg.public_key};
   memcpy(wc.private_key, p->cfg.private_key, WG_KEY_LEN);
   int rc = ts_wgdev_create(p->w, &wc, &p->dev);
   if (rc) return rc;
@@ -135,6 +136,7 @@ static int engine_up(ts_provider *p) {
     memcpy(pc.preshared_key, p->cfg.preshared_key, WG_KEY_LEN);
   }
   pc.persistent_keepalive_s = p->cfg.persistent_keepalive_s;
+  pc.static_static = p->cfg.static_static;
   if (ts_wgdev_add_peer(p->dev, &pc, &p->peer) != WG_OK ||
       wg_peer_add_allowed_ip(p->peer, 4, (const uint8_t[4]){0}, 0) != WG_OK ||
       wg_peer_add_allowed_ip(p->peer, 6, (const uint8_t[16]){0}, 0) != WG_OK)

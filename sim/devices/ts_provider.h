@@ -70,6 +70,8 @@ typedef struct ts_provider_config {
   bool use_monitor;
   ts_monitor_config monitor;
   ts_provider_on_loss on_loss;
+  const uint8_t *public_key;      /* optional precomputed keys (see wg_device_config */
+  const uint8_t *static_static;   /* and wg_peer_config); must outlive the provider */
 } ts_provider_config;
 
 /* Tunnel settings as Mullvad/WireGuardKit apply them: tunnelRemoteAddress = relay,

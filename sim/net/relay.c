@@ -344,7 +344,8 @@ static int add_peers(ts_relay *r, const ts_relay_config *cfg) {
   for (uint32_t i = 0; i < cfg->peer_count; i++) {
     const ts_relay_peer *rp = &cfg->peers[i];
     if (rp->allowed_ip_count > TS_RELAY_MAX_ALLOWED_IPS) return TS_EINVAL;
-    wg_peer_config pc = {.has_preshared_key = rp->has_preshared_key};
+    wg_peer_config pc = {.has_preshared_key = rp->has_preshared_key,
+                         .static_static = rp->static_static};
     memcpy(pc.public_key, rp->public_key, WG_KEY_LEN);
     memcpy(pc.preshared_key, rp->preshared_key, WG_KEY_LEN);
     wg_peer *peer;
@@ -395,6 +396,7 @@ int ts_relay_create(ts_host *h, const ts_relay_config *cfg, ts_relay **out) {
   r->public6 = cfg->public_addr6;
 
   ts_wgdev_config dc = {.name = ts_host_name(h),
+                        .public_key = cfg->public_key,
                         .transport = {.send_udp = send_udp, .deliver_ip = deliver_ip, .ctx = r}};
   memcpy(dc.private_key, cfg->private_key, WG_KEY_LEN);
   /* From here on a failure leaves a partial relay attached; the world frees it. */

@@ -48,10 +48,12 @@ typedef struct ts_relay_peer {
   bool has_preshared_key;
   ts_ipprefix allowed_ips[TS_RELAY_MAX_ALLOWED_IPS]; /* the peer's tunnel addresses */
   uint32_t allowed_ip_count;
+  const uint8_t *static_static; /* optional, see wg_peer_config.static_static */
 } ts_relay_peer;
 
 typedef struct ts_relay_config {
   uint8_t private_key[WG_KEY_LEN];
+  const uint8_t *public_key;  /* optional, see wg_device_config.public_key */
   const ts_relay_peer *peers;
   uint32_t peer_count;
   uint16_t port;            /* 0 = TS_RELAY_DEFAULT_PORT */

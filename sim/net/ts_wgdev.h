@@ -54,6 +54,7 @@ typedef struct ts_wgdev_config {
   uint16_t mtu;            /* 0 = WG_DEFAULT_MTU */
   uint16_t staged_packets; /* 0 = WG_DEFAULT_STAGED_PACKETS */
   bool no_keylog;          /* true: do not emit key-log lines (default is to emit them) */
+  const uint8_t *public_key; /* optional, see wg_device_config.public_key */
   ts_wgdev_transport transport;
 } ts_wgdev_config;
 

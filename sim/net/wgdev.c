@@ -193,7 +193,8 @@ int ts_wgdev_create(ts_world *w, const ts_wgdev_config *cfg, ts_wgdev **out) {
                          .wall_clock_epoch_ns = TS_WGDEV_EPOCH_NS,
                          .mtu = cfg->mtu,
                          .staged_packets = cfg->staged_packets,
-                         .keylog = !cfg->no_keylog};
+                         .keylog = !cfg->no_keylog,
+                         .public_key = cfg->public_key};
   memcpy(ec.private_key, cfg->private_key, WG_KEY_LEN);
   int rc = wg_device_create(&dev->engine, &ec);
   memset(ec.private_key, 0, WG_KEY_LEN);

@@ -1,5 +1,6 @@
 /* The network of a scenario: hosts (routers included), links, node apps, relays,
  * DHCP and DNS servers. */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -126,6 +127,22 @@ static void derive_key(struct run_world *rw, const char *owner, uint8_t priv[32]
   if (cache) run_cache_put_key(cache, seed, stream, priv, pub);
 }
 
+/* DH(phone, relay) is the same from both ends and depends on the keys alone: computed
+ * once a run (or found in the cache) and handed to both engines. */
+static int static_static(struct run_world *rw, size_t relay) {
+  char stream[96];
+  uint8_t unused[32];
+  snprintf(stream, sizeof stream, "static-static/phone/%s", rw->scenario->relays[relay].name);
+  ts_run_cache *cache = rw->options->cache;
+  uint64_t seed = ts_world_seed(rw->world);
+  if (cache && run_cache_get_key(cache, seed, stream, rw->static_static, unused)) return TS_OK;
+  if (crypto_scalarmult_curve25519(rw->static_static, rw->relay_private[relay], rw->phone_public) != 0)
+    return TS_EINVAL; /* low order: let the engine refuse it the usual way */
+  memset(unused, 0, sizeof unused);
+  if (cache) run_cache_put_key(cache, seed, stream, rw->static_static, unused);
+  return TS_OK;
+}
+
 static int build_relays(struct run_world *rw) {
   const ts_scenario *s = rw->scenario;
   derive_key(rw, "phone", rw->phone_private, rw->phone_public);
@@ -138,7 +155,9 @@ static int build_relays(struct run_world *rw) {
     rw->relay_addrs[i] = node->interfaces[0].addresses[0].addr;
     ts_relay_config rc;
     memset(&rc, 0, sizeof rc);
-    derive_key(rw, sr->name, rc.private_key, rw->relay_public[i]);
+    derive_key(rw, sr->name, rw->relay_private[i], rw->relay_public[i]);
+    memcpy(rc.private_key, rw->relay_private[i], 32);
+    rc.public_key = rw->relay_public[i];
     rc.port = sr->port;
     rc.gateway = sr->gateway;
     ts_relay_peer peer;
@@ -146,6 +165,7 @@ static int build_relays(struct run_world *rw) {
     const ts_scenario_vpn *vpn = &s->phone.vpn;
     if (s->has_phone && vpn->configured && vpn->relay == i) {
       memcpy(peer.public_key, rw->phone_public, 32);
+      if (static_static(rw, i) == TS_OK) peer.static_static = rw->static_static;
       for (size_t k = 0; k < vpn->tunnel_address_count && k < TS_RELAY_MAX_ALLOWED_IPS; k++)
         peer.allowed_ips[peer.allowed_ip_count++] = vpn->tunnel_addresses[k];
       rc.peers = &peer;

@@ -129,6 +129,8 @@ static int create_provider(struct run_world *rw) {
   ts_provider_config c;
   memset(&c, 0, sizeof c);
   memcpy(c.private_key, rw->phone_private, 32);
+  c.public_key = rw->phone_public;
+  c.static_static = rw->static_static; /* computed with the relay (build_net.c) */
   memcpy(c.relay_public_key, rw->relay_public[v->relay], 32);
   c.relay = rw->relay_addrs[v->relay];
   c.relay_port = s->relays[v->relay].port;

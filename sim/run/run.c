@@ -9,6 +9,8 @@
 #include "run_internal.h"
 #include "ts_native.h"
 
+#include <sodium.h>
+
 #define DEFAULT_SEED 1
 #define DEFAULT_DURATION (10 * TS_SEC)
 
@@ -34,6 +36,10 @@ static void release_run_world(void *obj) {
   free(rw->relays);
   free(rw->relay_addrs);
   free(rw->relay_public);
+  if (rw->relay_private) sodium_memzero(rw->relay_private, sizeof *rw->relay_private * rw->relay_slots);
+  free(rw->relay_private);
+  sodium_memzero(rw->phone_private, sizeof rw->phone_private);
+  sodium_memzero(rw->static_static, sizeof rw->static_static);
   free(rw->phone_apps);
   free(rw);
 }
@@ -53,13 +59,16 @@ static int create_run_world(ts_world *w, const ts_scenario *s, const ts_run_opti
   rw->relays = calloc(at_least_one(s->relay_count), sizeof *rw->relays);
   rw->relay_addrs = calloc(at_least_one(s->relay_count), sizeof *rw->relay_addrs);
   rw->relay_public = calloc(at_least_one(s->relay_count), sizeof *rw->relay_public);
+  rw->relay_slots = at_least_one(s->relay_count);
+  rw->relay_private = calloc(rw->relay_slots, sizeof *rw->relay_private);
   rw->phone_apps = calloc(at_least_one(s->has_phone ? s->phone.app_count : 0), sizeof *rw->phone_apps);
   int rc = ts_world_attach(w, rw, release_run_world);
   if (rc) {
     release_run_world(rw);
     return rc;
   }
-  if (!rw->hosts || !rw->tcp_hosts || !rw->links || !rw->relays || !rw->relay_addrs || !rw->relay_public ||
+  if (!rw->hosts || !rw->tcp_hosts || !rw->links || !rw->relays || !rw->relay_addrs ||
+      !rw->relay_public || !rw->relay_private ||
       !rw->phone_apps)
     return TS_ENOMEM;
   *out = rw;

@@ -24,6 +24,9 @@ struct run_world {
   ts_ipaddr *relay_addrs;   /* the relay's public address, per relay */
   uint8_t (*relay_public)[32]; /* the relay's public key, per relay */
   uint8_t phone_private[32], phone_public[32];
+  uint8_t static_static[32];  /* DH(phone, VPN relay): the same on both ends */
+  uint8_t (*relay_private)[32]; /* per relay, for the static-static DH */
+  size_t relay_slots;
   ts_phone *phone;
   ts_provider *provider;
   ts_phone_app **phone_apps;
