@@ -37,6 +37,8 @@ test-fast: build
 
 bench: build
 	@$(BUILD)/tunnelsim bench des
+	@$(BUILD)/tunnelsim bench engine
+	@$(BUILD)/tunnelsim bench scenario
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
