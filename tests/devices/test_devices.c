@@ -22,6 +22,7 @@
 #include "ts_relay.h"
 #include "ts_tcp_server.h"
 #include "tstest.h"
+#include "tstest_net.h"
 
 #ifndef TS_DEVICES_OUT_DIR
 #define TS_DEVICES_OUT_DIR "."
@@ -74,20 +75,6 @@ typedef struct opts {
   const char *pcap, *jsonl;  /* NULL: none */
 } opts;
 
-static ts_ipaddr addr(const char *text) {
-  ts_ipaddr a;
-  memset(&a, 0, sizeof a);
-  ts_ipaddr_parse(text, &a);
-  return a;
-}
-
-static ts_ipprefix pfx(const char *text) {
-  ts_ipprefix p;
-  memset(&p, 0, sizeof p);
-  ts_ipprefix_parse(text, &p);
-  return p;
-}
-
 static void on_egress(void *ctx, int iface, const ts_packet *pkt, const ts_phone_origin *o) {
   bed *b = ctx;
   if (b->egress_count == MAX_EGRESS) return;
@@ -115,10 +102,10 @@ static int build(bed *b, const opts *o) {
   memset(b->egress, 0, sizeof b->egress);
   b->egress_count = b->monitor_connected = b->monitor_unreachable = 0;
   b->prov = NULL;
-  b->relay_addr = addr("203.0.113.10");
-  b->server_addr = addr("198.51.100.20");
-  b->gateway = addr("10.64.0.1");
-  b->tunnel_addr = addr("10.64.0.2");
+  b->relay_addr = ts_test_addr("203.0.113.10");
+  b->server_addr = ts_test_addr("198.51.100.20");
+  b->gateway = ts_test_addr("10.64.0.1");
+  b->tunnel_addr = ts_test_addr("10.64.0.2");
   if (o->pcap && ts_trace_open_pcapng(ts_world_trace(w), o->pcap)) return -1;
   if (o->jsonl && ts_trace_open_jsonl(ts_world_trace(w), o->jsonl)) return -1;
 
@@ -127,9 +114,9 @@ static int build(bed *b, const opts *o) {
   ts_net_add_host(b->net, "core", &b->core);
   ts_net_add_host(b->net, "relay", &b->relay_host);
   ts_net_add_host(b->net, "server", &b->server);
-  ts_ipprefix a_lan = pfx("192.168.1.1/24"), a_up = pfx("10.0.0.2/30"), c_ap = pfx("10.0.0.1/30");
-  ts_ipprefix c_relay = pfx("203.0.113.1/24"), c_server = pfx("198.51.100.1/24");
-  ts_ipprefix r_eth = pfx("203.0.113.10/24"), s_eth = pfx("198.51.100.20/24");
+  ts_ipprefix a_lan = ts_test_prefix("192.168.1.1/24"), a_up = ts_test_prefix("10.0.0.2/30"), c_ap = ts_test_prefix("10.0.0.1/30");
+  ts_ipprefix c_relay = ts_test_prefix("203.0.113.1/24"), c_server = ts_test_prefix("198.51.100.1/24");
+  ts_ipprefix r_eth = ts_test_prefix("203.0.113.10/24"), s_eth = ts_test_prefix("198.51.100.20/24");
   uint32_t i_ap_lan, i_ap_up, i_c_ap, i_c_relay, i_c_server, i_relay, i_server;
   ts_host_add_interface(b->ap, "wlan0", &a_lan, 1, &i_ap_lan);
   ts_host_add_interface(b->ap, "eth0", &a_up, 1, &i_ap_up);
@@ -150,7 +137,7 @@ static int build(bed *b, const opts *o) {
     return -1;
   ts_host_set_forwarding(b->ap, true);
   ts_host_set_forwarding(b->core, true);
-  ts_ipprefix def = pfx("0.0.0.0/0"), lan = pfx("192.168.1.0/24");
+  ts_ipprefix def = ts_test_prefix("0.0.0.0/0"), lan = ts_test_prefix("192.168.1.0/24");
   ts_host_add_route(b->ap, &def, i_ap_up);
   ts_host_add_route(b->core, &lan, i_c_ap);
   ts_app_config echo = {.name = "udp-echo", .kind = TS_NET_APP_UDP_ECHO_SERVER, .port = 7};
@@ -173,7 +160,7 @@ static int build(bed *b, const opts *o) {
   ts_relay_peer rp;
   memset(&rp, 0, sizeof rp);
   memcpy(rp.public_key, phone_pub, WG_KEY_LEN);
-  rp.allowed_ips[0] = pfx("10.64.0.2/32");
+  rp.allowed_ips[0] = ts_test_prefix("10.64.0.2/32");
   rp.allowed_ip_count = 1;
   ts_relay_config rc;
   memset(&rc, 0, sizeof rc);
@@ -200,8 +187,8 @@ static int build(bed *b, const opts *o) {
   b->wifi_link = l;
   ts_dhcp_lease lease;
   memset(&lease, 0, sizeof lease);
-  lease.address = pfx("192.168.1.20/24");
-  lease.router = addr("192.168.1.1");
+  lease.address = ts_test_prefix("192.168.1.20/24");
+  lease.router = ts_test_addr("192.168.1.1");
   if (ts_phone_iface_set_up(b->ph, "en0", true) || ts_phone_apply_dhcp(b->ph, "en0", &lease) ||
       ts_phone_set_primary(b->ph, "en0"))
     return -1;

@@ -17,6 +17,7 @@
 #include "ts_native.h"
 #include "ts_phone_leaks.h"
 #include "tstest.h"
+#include "tstest_net.h"
 
 #define MAX_EGRESS 64
 #define LINK_DELAY (5 * TS_MS)
@@ -49,20 +50,6 @@ typedef struct opts {
   bool vpn_ian_connecting;   /* includeAllNetworks on, the session connecting (no provider) */
 } opts;
 
-static ts_ipaddr addr(const char *text) {
-  ts_ipaddr a;
-  memset(&a, 0, sizeof a);
-  ts_ipaddr_parse(text, &a);
-  return a;
-}
-
-static ts_ipprefix pfx(const char *text) {
-  ts_ipprefix p;
-  memset(&p, 0, sizeof p);
-  ts_ipprefix_parse(text, &p);
-  return p;
-}
-
 static void on_egress(void *ctx, int iface, const ts_packet *pkt, const ts_phone_origin *o) {
   bed *b = ctx;
   ts_phone_report_egress(b->ph, b->oracle, iface, pkt, o);
@@ -88,7 +75,7 @@ static int build(bed *b, const opts *o) {
   memset(b, 0, sizeof *b);
   if (ts_world_create(&b->w, &ts_native_backend, o->seed ? o->seed : 1)) return -1;
   if (ts_net_create(b->w, &b->net) || ts_net_add_host(b->net, "ap", &b->ap)) return -2;
-  ts_ipprefix lan = pfx("192.168.1.1/24");
+  ts_ipprefix lan = ts_test_prefix("192.168.1.1/24");
   uint32_t wlan;
   if (ts_host_add_interface(b->ap, "wlan0", &lan, 1, &wlan)) return -3;
   ts_phone_config pc = {.name = "phone"};
@@ -102,16 +89,16 @@ static int build(bed *b, const opts *o) {
   ts_dhcp_server_config sc;
   memset(&sc, 0, sizeof sc);
   sc.iface = wlan;
-  sc.pool_first = addr("192.168.1.10");
-  sc.pool_last = addr("192.168.1.50");
+  sc.pool_first = ts_test_addr("192.168.1.10");
+  sc.pool_last = ts_test_addr("192.168.1.50");
   sc.prefix_len = 24;
-  sc.router = addr("192.168.1.1");
-  sc.dns[0] = addr("192.168.1.1");
+  sc.router = ts_test_addr("192.168.1.1");
+  sc.dns[0] = ts_test_addr("192.168.1.1");
   sc.dns_count = 1;
   sc.lease_seconds = o->lease_seconds ? o->lease_seconds : 3600;
   for (uint32_t i = 0; o->routes && o->routes[i]; i++) {
-    sc.routes[i].dst = pfx(o->routes[i]);
-    sc.routes[i].router = addr("192.168.1.1");
+    sc.routes[i].dst = ts_test_prefix(o->routes[i]);
+    sc.routes[i].router = ts_test_addr("192.168.1.1");
     sc.route_count++;
   }
   if (ts_dhcp_server_create(b->ap, &sc, &b->server)) return -8;
@@ -146,7 +133,7 @@ static size_t routes_of(bed *b, ts_route_origin origin) {
 }
 
 static bool is_addr(const ts_ipaddr *a, const char *text) {
-  ts_ipaddr b = addr(text);
+  ts_ipaddr b = ts_test_addr(text);
   return ts_ipaddr_equal(a, &b);
 }
 
@@ -219,7 +206,7 @@ TS_TEST(dhcp_is_exempt_under_include_all_networks_while_other_traffic_drops) {
   ts_phone_socket_params sp = {.owner = TS_TC_APP, .proto = TS_IPPROTO_UDP, .api = TS_SOCK_BSD};
   ts_sock_id s;
   TS_CHECK_INT(ts_phone_socket_open(b.ph, &sp, &s), ==, 0);
-  ts_ipaddr dst = addr("198.51.100.20");
+  ts_ipaddr dst = ts_test_addr("198.51.100.20");
   ts_sock_send_result res;
   TS_CHECK_INT(ts_phone_send_udp(b.ph, s, &dst, 7, (const uint8_t *)"x", 1, &res), ==, 0);
   TS_CHECK_INT(res.verdict.kind, ==, TS_VERDICT_DROP);
@@ -234,7 +221,7 @@ TS_TEST(traffic_before_the_lease_is_dropped_cleanly) {
   ts_phone_socket_params sp = {.owner = TS_TC_APP, .proto = TS_IPPROTO_UDP, .api = TS_SOCK_BSD};
   ts_sock_id s;
   TS_CHECK_INT(ts_phone_socket_open(b.ph, &sp, &s), ==, 0);
-  ts_ipaddr dst = addr("198.51.100.20");
+  ts_ipaddr dst = ts_test_addr("198.51.100.20");
   ts_sock_send_result res;
   TS_CHECK_INT(ts_phone_send_udp(b.ph, s, &dst, 7, (const uint8_t *)"x", 1, &res), ==, 0);
   TS_CHECK_INT(res.verdict.kind, ==, TS_VERDICT_DROP);
@@ -370,7 +357,7 @@ TS_TEST(option_121_routes_are_installed_as_classless) {
   /* an internet destination now goes by a /1 from option 121 */
   ts_route r;
   ts_route_query q = {.physical_only = true};
-  ts_ipaddr dst = addr("198.51.100.20");
+  ts_ipaddr dst = ts_test_addr("198.51.100.20");
   TS_CHECK(ts_route_lookup(ts_phone_routes(b.ph), ts_phone_ifaces(b.ph), &dst, &q, &r));
   TS_CHECK_INT(r.origin, ==, TS_ROUTE_DHCP_CLASSLESS);
   TS_CHECK_INT(r.dst.len, ==, 1);
@@ -384,7 +371,7 @@ TS_TEST(a_rogue_servers_new_routes_arrive_at_renewal) {
   TS_CHECK_INT(build(&b, &o), ==, 0);
   TS_CHECK_INT(ts_world_run_until(b.w, 1 * TS_SEC), ==, 0);
   TS_CHECK_INT(routes_of(&b, TS_ROUTE_DHCP_CLASSLESS), ==, 0);
-  ts_dhcp_route one = {.dst = pfx("198.51.100.20/32"), .router = addr("192.168.1.1")};
+  ts_dhcp_route one = {.dst = ts_test_prefix("198.51.100.20/32"), .router = ts_test_addr("192.168.1.1")};
   TS_CHECK_INT(ts_dhcp_server_set_routes(b.server, &one, 1), ==, 0);
   TS_CHECK_INT(ts_world_run_until(b.w, 14 * TS_SEC), ==, 0);
   TS_CHECK_INT(routes_of(&b, TS_ROUTE_DHCP_CLASSLESS), ==, 0);

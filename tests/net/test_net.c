@@ -3,14 +3,7 @@
 #include "ts_native.h"
 #include "ts_net.h"
 #include "tstest.h"
-
-static ts_ipprefix prefix(const char *addr, uint8_t len) {
-  ts_ipprefix p;
-  memset(&p, 0, sizeof p);
-  ts_ipaddr_parse(addr, &p.addr);
-  p.len = len;
-  return p;
-}
+#include "tstest_net.h"
 
 struct chain {
   ts_world *w;
@@ -25,8 +18,8 @@ static int build_chain(struct chain *c, bool forwarding) {
   ts_net_add_host(c->net, "a", &c->a);
   ts_net_add_host(c->net, "r", &c->r);
   ts_net_add_host(c->net, "b", &c->b);
-  ts_ipprefix pa = prefix("10.1.0.2", 24), pr1 = prefix("10.1.0.1", 24);
-  ts_ipprefix pr2 = prefix("10.2.0.1", 24), pb = prefix("10.2.0.2", 24);
+  ts_ipprefix pa = ts_test_prefix("10.1.0.2/24"), pr1 = ts_test_prefix("10.1.0.1/24");
+  ts_ipprefix pr2 = ts_test_prefix("10.2.0.1/24"), pb = ts_test_prefix("10.2.0.2/24");
   uint32_t ia, ir1, ir2, ib;
   ts_host_add_interface(c->a, "eth0", &pa, 1, &ia);
   ts_host_add_interface(c->r, "eth0", &pr1, 1, &ir1);
@@ -70,7 +63,7 @@ TS_TEST(router_needs_a_route_back_when_off_link) {
    * answers; a static route on r to an unknown prefix is used by longest prefix. */
   struct chain c;
   TS_CHECK(build_chain(&c, true) == 0);
-  ts_ipprefix far = prefix("192.0.2.0", 24);
+  ts_ipprefix far = ts_test_prefix("192.0.2.0/24");
   TS_CHECK_INT(ts_host_add_route(c.r, &far, 1), ==, TS_OK);
   TS_CHECK_INT(ts_host_add_route(c.r, &far, 7), ==, TS_EINVAL);
   TS_CHECK_INT(ping(&c, "192.0.2.9"), ==, 0); /* forwarded to b, which does not own it */
@@ -165,7 +158,7 @@ static void device_receive(void *ctx, ts_packet *p) {
 TS_TEST(a_device_that_is_not_a_host_attaches_to_a_host) {
   struct chain c;
   TS_CHECK(build_chain(&c, true) == 0);
-  ts_ipprefix pd = prefix("10.3.0.1", 24);
+  ts_ipprefix pd = ts_test_prefix("10.3.0.1/24");
   uint32_t id;
   TS_CHECK_INT(ts_host_add_interface(c.r, "eth2", &pd, 1, &id), ==, TS_OK);
   struct device_rx d = {c.w, 0};

@@ -17,6 +17,7 @@
 #include "ts_relay.h"
 #include "ts_wgdev.h"
 #include "tstest.h"
+#include "tstest_net.h"
 
 #ifndef TS_RELAY_OUT_DIR
 #define TS_RELAY_OUT_DIR "."
@@ -62,20 +63,6 @@ typedef struct testbed {
   uint32_t internet_tcp_syns, internet_bad_checksums;
   ts_relay_config relay_cfg;
 } testbed;
-
-static ts_ipprefix prefix(const char *addr, uint8_t len) {
-  ts_ipprefix p;
-  memset(&p, 0, sizeof p);
-  ts_ipaddr_parse(addr, &p.addr);
-  p.len = len;
-  return p;
-}
-
-static ts_ipaddr addr(const char *text) {
-  ts_ipaddr a;
-  ts_ipaddr_parse(text, &a);
-  return a;
-}
 
 /* ---------------------------------------------------------------- packets */
 
@@ -252,14 +239,14 @@ static int build(testbed *tb, uint16_t keepalive_s) {
   memset(&tb->ph, 0, sizeof tb->ph);
   tb->internet_echo_requests = tb->internet_saw_other_source = 0;
   tb->internet_tcp_syns = tb->internet_bad_checksums = 0;
-  tb->gateway = addr("10.64.0.1");
-  tb->internet_addr = addr("198.51.100.20");
-  tb->relay_addr = addr("203.0.113.10");
-  tb->ph.tunnel_addr = addr("10.64.0.2");
-  tb->gateway6 = addr("fc00:bbbb:bbbb:bb01::1");
-  tb->internet_addr6 = addr("2001:db8:2::20");
-  tb->relay_addr6 = addr("2001:db8:1::10");
-  tb->ph.tunnel_addr6 = addr("fc00:bbbb:bbbb:bb01::2");
+  tb->gateway = ts_test_addr("10.64.0.1");
+  tb->internet_addr = ts_test_addr("198.51.100.20");
+  tb->relay_addr = ts_test_addr("203.0.113.10");
+  tb->ph.tunnel_addr = ts_test_addr("10.64.0.2");
+  tb->gateway6 = ts_test_addr("fc00:bbbb:bbbb:bb01::1");
+  tb->internet_addr6 = ts_test_addr("2001:db8:2::20");
+  tb->relay_addr6 = ts_test_addr("2001:db8:1::10");
+  tb->ph.tunnel_addr6 = ts_test_addr("fc00:bbbb:bbbb:bb01::2");
 
   if (ts_net_create(w, &tb->net)) return -1;
   ts_host *ph_host;
@@ -269,11 +256,11 @@ static int build(testbed *tb, uint16_t keepalive_s) {
   ts_net_add_host(tb->net, "internet", &tb->internet);
   tb->ph.host = ph_host;
   /* The phone's link is IPv4 only: its IPv6 exists only inside the tunnel. */
-  ts_ipprefix p_phone = prefix("10.1.0.2", 24), p_r0 = prefix("10.1.0.1", 24);
-  ts_ipprefix p_r1[2] = {prefix("203.0.113.1", 24), prefix("2001:db8:1::1", 64)};
-  ts_ipprefix p_relay[2] = {prefix("203.0.113.10", 24), prefix("2001:db8:1::10", 64)};
-  ts_ipprefix p_r2[2] = {prefix("198.51.100.1", 24), prefix("2001:db8:2::1", 64)};
-  ts_ipprefix p_inet[2] = {prefix("198.51.100.20", 24), prefix("2001:db8:2::20", 64)};
+  ts_ipprefix p_phone = ts_test_prefix("10.1.0.2/24"), p_r0 = ts_test_prefix("10.1.0.1/24");
+  ts_ipprefix p_r1[2] = {ts_test_prefix("203.0.113.1/24"), ts_test_prefix("2001:db8:1::1/64")};
+  ts_ipprefix p_relay[2] = {ts_test_prefix("203.0.113.10/24"), ts_test_prefix("2001:db8:1::10/64")};
+  ts_ipprefix p_r2[2] = {ts_test_prefix("198.51.100.1/24"), ts_test_prefix("2001:db8:2::1/64")};
+  ts_ipprefix p_inet[2] = {ts_test_prefix("198.51.100.20/24"), ts_test_prefix("2001:db8:2::20/64")};
   uint32_t i_phone, i_r0, i_r1, i_r2, i_relay, i_inet;
   ts_host_add_interface(ph_host, "eth0", &p_phone, 1, &i_phone);
   ts_host_add_interface(tb->router, "eth0", &p_r0, 1, &i_r0);
@@ -312,8 +299,8 @@ static int build(testbed *tb, uint16_t keepalive_s) {
   memcpy(relay_peer.public_key, phone_pub, WG_KEY_LEN);
   memcpy(relay_peer.preshared_key, psk, WG_KEY_LEN);
   relay_peer.has_preshared_key = true;
-  relay_peer.allowed_ips[0] = prefix("10.64.0.2", 32);
-  relay_peer.allowed_ips[1] = prefix("fc00:bbbb:bbbb:bb01::2", 128);
+  relay_peer.allowed_ips[0] = ts_test_prefix("10.64.0.2/32");
+  relay_peer.allowed_ips[1] = ts_test_prefix("fc00:bbbb:bbbb:bb01::2/128");
   relay_peer.allowed_ip_count = 2;
   ts_relay_config *rc = &tb->relay_cfg;
   rc->gateway6 = tb->gateway6;

@@ -11,6 +11,7 @@
 #include "ts_tcp_host.h"
 #include "ts_tcp_server.h"
 #include "tstest.h"
+#include "tstest_net.h"
 
 #define WEB_PORT 80
 #define ECHO_PORT 5223
@@ -33,20 +34,6 @@ struct tb {
   ts_tcp_server *web, *echo;
   uint64_t tcp_seen, bad_sums;
 };
-
-static ts_ipprefix prefix(const char *addr, uint8_t len) {
-  ts_ipprefix p;
-  memset(&p, 0, sizeof p);
-  ts_ipaddr_parse(addr, &p.addr);
-  p.len = len;
-  return p;
-}
-
-static ts_ipaddr addr(const char *text) {
-  ts_ipaddr a;
-  ts_ipaddr_parse(text, &a);
-  return a;
-}
 
 /* In front of the TCP table: verify, then hand a standalone connection its segments. */
 static bool check_hook(void *ctx, ts_host *h, const ts_ip_info *info, ts_packet *pkt) {
@@ -78,8 +65,8 @@ static int build(struct tb *tb, const struct opts *o) {
   ts_net_create(tb->w, &tb->net);
   ts_net_add_host(tb->net, "a", &tb->a);
   ts_net_add_host(tb->net, "b", &tb->b);
-  ts_ipprefix pa[2] = {prefix("10.0.0.1", 24), prefix("fd00::1", 64)};
-  ts_ipprefix pb[2] = {prefix("10.0.0.2", 24), prefix("fd00::2", 64)};
+  ts_ipprefix pa[2] = {ts_test_prefix("10.0.0.1/24"), ts_test_prefix("fd00::1/64")};
+  ts_ipprefix pb[2] = {ts_test_prefix("10.0.0.2/24"), ts_test_prefix("fd00::2/64")};
   uint32_t ia, ib;
   ts_host_add_interface(tb->a, "eth0", pa, 2, &ia);
   ts_host_add_interface(tb->b, "eth0", pb, 2, &ib);
@@ -154,7 +141,7 @@ static void cl_closed(void *ctx, ts_tcp *c, ts_tcp_reason why) {
 }
 
 static ts_tcp_config client_config(struct client *cl, const char *remote, uint16_t port) {
-  ts_tcp_config k = {.remote = addr(remote), .remote_port = port, .on_connected = cl_connected,
+  ts_tcp_config k = {.remote = ts_test_addr(remote), .remote_port = port, .on_connected = cl_connected,
                      .on_data = cl_data, .on_closed = cl_closed, .ctx = cl};
   return k;
 }
@@ -256,7 +243,7 @@ TS_TEST(standalone_ipv6_fetch_small_mtu) {
   struct tap tap = {.h = tb.a};
   ts_tcp_config k = client_config(&cl, "fd00::2", WEB_PORT);
   k.name = "standalone";
-  k.local = addr("fd00::1");
+  k.local = ts_test_addr("fd00::1");
   k.local_port = 40000;
   k.mss = 1280 - 60;
   k.send_ip = tap_send;
@@ -313,7 +300,7 @@ TS_TEST(syn_to_unreachable_host_times_out) {
 TS_TEST(stray_ack_to_listener_draws_rst) {
   struct tb tb;
   TS_CHECK(build_seed(&tb, 1) == 0);
-  ts_ipaddr src = addr("10.0.0.1"), dst = addr("10.0.0.2");
+  ts_ipaddr src = ts_test_addr("10.0.0.1"), dst = ts_test_addr("10.0.0.2");
   ts_tcp_seg seg = {.seq = 1000, .ack = 5000, .flags = TS_TCP_FLAG_ACK, .window = 100};
   ts_packet *p = ts_packet_alloc(ts_world_pool(tb.w), 100);
   p->len = ts_tcp_build(p->data, 100, &src, &dst, 33333, WEB_PORT, &seg);
@@ -368,7 +355,7 @@ TS_TEST(fin_handshake_both_ways_and_simultaneous_close) {
                         .time_wait = 2 * TS_SEC};
   TS_CHECK_INT(ts_tcp_host_listen(tb.sb.tcp, 9000, &tmpl, peer_accept, &ps[1]), ==, TS_OK);
   TS_CHECK_INT(ts_tcp_host_listen(tb.sb.tcp, 9000, &tmpl, peer_accept, &ps[1]), ==, TS_EEXIST);
-  ts_tcp_config k = {.remote = addr("10.0.0.2"), .remote_port = 9000, .on_data = peer_data,
+  ts_tcp_config k = {.remote = ts_test_addr("10.0.0.2"), .remote_port = 9000, .on_data = peer_data,
                      .on_closed = peer_closed, .ctx = &ps[0], .time_wait = 2 * TS_SEC};
   TS_CHECK_INT(ts_tcp_host_connect(tb.sa.tcp, &k, &ps[0].c), ==, TS_OK);
   TS_CHECK_INT(ts_world_schedule(tb.w, TS_SEC, close_both, ps, 0, NULL), ==, TS_OK);
