@@ -1,4 +1,5 @@
 /* Scenario benchmark (see ts_bench_scenario.h). */
+#include "ts_bench_engine.h"
 #include "ts_bench_scenario.h"
 
 #include <sodium.h>
@@ -96,24 +97,6 @@ done:
   return usec;
 }
 
-static double x25519_usec(double seconds, bool base) {
-  uint8_t sk[32], pk[32], q[32];
-  randombytes_buf(sk, 32);
-  crypto_scalarmult_base(pk, sk);
-  uint64_t n = 0;
-  double t0 = ts_bench_wall_seconds(), t1;
-  do {
-    for (int i = 0; i < 16; i++) {
-      sk[0] = (uint8_t)i;
-      if (base) crypto_scalarmult_base(q, sk);
-      else if (crypto_scalarmult(q, sk, pk) != 0) return -1;
-    }
-    n += 16;
-    t1 = ts_bench_wall_seconds();
-  } while (t1 - t0 < seconds);
-  return (t1 - t0) * 1e6 / (double)n;
-}
-
 /* ---- the scenario ---- */
 
 static int fail(char *err, size_t errlen, int rc, const char *what, const ts_run_result *r) {
@@ -201,8 +184,8 @@ int ts_bench_scenario(const char *path, double seconds, ts_bench_scenario_result
   out->hash_matches_fresh = out->hash_mismatches == 0;
 
   out->handshake_usec = bare_handshake_usec(slice / 2);
-  out->x25519_usec = x25519_usec(slice / 4, false);
-  out->x25519_base_usec = x25519_usec(slice / 4, true);
+  out->x25519_usec = ts_bench_x25519_usec(slice / 4, false);
+  out->x25519_base_usec = ts_bench_x25519_usec(slice / 4, true);
   if (out->handshake_usec < 0 || out->x25519_usec < 0) rc = fail(err, errlen, TS_ESTATE, "bare handshake", NULL);
 done:
   if (keys) ts_run_cache_counts(keys, &out->key_hits, &out->key_misses);

@@ -5,6 +5,7 @@
 #ifndef TS_BENCH_ENGINE_H
 #define TS_BENCH_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TS_BENCH_ENGINE_SIZES 3
@@ -29,5 +30,8 @@ typedef struct ts_bench_engine_result {
 /* Runs for about `seconds` of wall time in total. Returns 0, or -1 if the engine
  * could not be set up or a packet did not round-trip. */
 int ts_bench_engine(double seconds, ts_bench_engine_result *out);
+/* Microseconds per X25519 operation (scalar multiplication, or with the base point),
+ * over about `seconds`; -1 if libsodium refused the point. */
+double ts_bench_x25519_usec(double seconds, bool base);
 
 #endif

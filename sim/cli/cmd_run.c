@@ -105,6 +105,16 @@ static void print_duration(ts_time t) {
 
 static void print_ms(ts_time t) { printf("%.3f", (double)t / 1e6); }
 
+static void print_rtt(ts_time min, ts_time avg, ts_time max) {
+  printf(", rtt min/avg/max ");
+  print_ms(min);
+  putchar('/');
+  print_ms(avg);
+  putchar('/');
+  print_ms(max);
+  printf(" ms");
+}
+
 static void print_phone_human(const ts_run_result *r);
 
 static void print_human(const ts_scenario *s, const struct run_args *a, const ts_run_result *r) {
@@ -123,15 +133,7 @@ static void print_human(const ts_scenario *s, const struct run_args *a, const ts
     }
     uint32_t lost = st->sent - (st->received < st->sent ? st->received : st->sent);
     printf("%u sent, %u received (%u lost)", st->sent, st->received, lost);
-    if (st->received) {
-      printf(", rtt min/avg/max ");
-      print_ms(st->rtt_min);
-      putchar('/');
-      print_ms(st->rtt_sum / st->received);
-      putchar('/');
-      print_ms(st->rtt_max);
-      printf(" ms");
-    }
+    if (st->received) print_rtt(st->rtt_min, st->rtt_sum / st->received, st->rtt_max);
     putchar('\n');
   }
   if (r->unrouted) printf("  hosts dropped %" PRIu64 " packets they could not route or did not own\n", r->unrouted);
@@ -148,15 +150,7 @@ static void print_phone_human(const ts_run_result *r) {
     const ts_phone_app_stats *st = &r->phone_apps[i].stats;
     printf("  phone app %-10s %u sent, %u refused, %u answered", r->phone_apps[i].name, st->sent,
            st->send_errors, st->received);
-    if (st->received && st->rtt_sum) {
-      printf(", rtt min/avg/max ");
-      print_ms(st->rtt_min);
-      putchar('/');
-      print_ms(st->rtt_sum / st->received);
-      putchar('/');
-      print_ms(st->rtt_max);
-      printf(" ms");
-    }
+    if (st->received && st->rtt_sum) print_rtt(st->rtt_min, st->rtt_sum / st->received, st->rtt_max);
     putchar('\n');
   }
   printf("  packets out of the phone's radios: %" PRIu64 " tunnel, %" PRIu64 " exempt, %" PRIu64
