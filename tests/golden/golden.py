@@ -155,6 +155,24 @@ for profile in PROFILES:
           and app(j, "browser")["received"] == 15 and j["wire"]["agrees"],
           f"exit {rc} {err.strip()} {j and (j['findings'], j['egress'])}")
 
+# TunnelCrack LocalNet (TC-WEB): a public subnet from a rogue access point that holds
+# the target. Without includeAllNetworks it leaks by the local-network route; with it,
+# excludeLocalNetworks (on by default from iOS 14.2) still lets it out, as an exemption
+# the report counts apart; with excludeLocalNetworks off (the mitigation) it is tunnelled.
+for profile in PROFILES:
+    rc, j, err = run("models/scenarios/localnet-ian-off.yaml", profile)
+    check(f"localnet-ian-off_{profile}", j is not None and rc == 1
+          and kinds(j, "en0", 2 * S) == {"local-network-route"}, f"exit {rc} {err.strip()} {j and j['findings']}")
+    rc, j, err = run("models/scenarios/localnet-ian-on.yaml", profile)
+    eln = profile != "ios-14"
+    check(f"localnet-ian-on_{profile}", j is not None and rc == 0 and not j["findings"]
+          and (j["egress"]["exempt"] >= 15) == eln, f"exit {rc} {err.strip()} {j and j['egress']}")
+    if eln:
+        rc, j, err = run("models/scenarios/localnet-ian-on-eln-off.yaml", profile)
+        check(f"localnet-ian-on-eln-off_{profile}", j is not None and rc == 0 and not j["findings"]
+              and j["egress"]["exempt"] < 15 and app(j, "browser")["received"] == 15,
+              f"exit {rc} {err.strip()} {j and j['egress']}")
+
 # The capture of a connected run: the phone's interfaces and the relay's, and the tunnel
 # decrypts from the key log embedded in the pcapng, with no options.
 def tshark_count(path, flt):
