@@ -17,5 +17,12 @@ if command -v tshark >/dev/null 2>&1; then
   tshark -r "$PCAP" -c 8 -T fields -E separator=' ' -e frame.interface_name -e frame.time_epoch \
     -e _ws.col.Info 2>/dev/null | sed 's/^/  /'
 fi
+for gt in gt-01-preexisting-tcp-ian-off gt-02-preexisting-tcp-ian-on; do
+  echo
+  echo "== a phone with a VPN: models/scenarios/gt/$gt.yaml"
+  # Exit status 1 means findings (leaks): expected in the first of the two.
+  "$BUILD/tunnelsim" run "models/scenarios/gt/$gt.yaml" --pcap "results/$gt.pcapng" || [ $? -eq 1 ]
+done
 echo
-echo "Next: open $PCAP in Wireshark, read $TRACE, or try 'build/tunnelsim run --help'."
+echo "Next: open $PCAP or results/gt-01-preexisting-tcp-ian-off.pcapng in Wireshark (the tunnel"
+echo "decrypts from the embedded key log), read $TRACE, or try 'build/tunnelsim run --help'."
