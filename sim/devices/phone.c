@@ -7,6 +7,7 @@
 
 enum { DEFER_TO_PROVIDER = 1, DEFER_LOOPBACK = 2 };
 enum { EV_START_TUNNEL = 1, EV_STOP_TUNNEL = 2 };
+#define WIFI_SSID_MAX 33
 
 typedef struct port {         /* one physical interface's attachment to a link */
   ts_phone *ph;
@@ -69,6 +70,11 @@ struct ts_phone {
   ts_phone_provider_ops prov_ops;
   void *prov_ctx;
   ts_vpn_stop_reason stop_reason;
+  uint64_t wd_serial;        /* the current watchdog event; older ones are stale */
+  uint32_t od_pending;       /* bit per trigger: an evaluation is scheduled */
+  ts_od_decision od_last;
+  uint32_t od_starts;
+  char ssid[WIFI_SSID_MAX];
   uint64_t tcp_opened;       /* names connections uniquely (their ISN stream) */
   ts_phone_stats stats;
 };
@@ -104,6 +110,7 @@ void ts_phone_destroy(ts_phone *ph) {
 }
 
 static void on_session(void *ctx, const ts_vpn_session *s, ts_vpn_status from, ts_vpn_status to);
+static void od_schedule(ts_phone *ph, ts_od_trigger t);
 
 int ts_phone_create(ts_world *w, const ts_phone_config *cfg, ts_phone **out) {
   if (!w || !out) return TS_EINVAL;
@@ -115,6 +122,7 @@ int ts_phone_create(ts_world *w, const ts_phone_config *cfg, ts_phone **out) {
   ph->w = w;
   snprintf(ph->name, sizeof ph->name, "%s", name);
   ph->next_ephemeral = TS_PHONE_EPHEMERAL_FIRST;
+  ph->od_last.rule = -1;
   ph->ps = calloc(cap, sizeof *ph->ps);
   ph->ps_cap = cap;
   int rc = ph->ps ? 0 : TS_ENOMEM;
@@ -202,12 +210,19 @@ void ts_phone_path_changed(ts_phone *ph) {
   nw_settle(ph);
 }
 
+static void watchdog_event(void *obj, uint64_t arg);
+
 static void on_session(void *ctx, const ts_vpn_session *s, ts_vpn_status from, ts_vpn_status to) {
   ts_phone *ph = ctx;
-  (void)s;
   char d[64];
   snprintf(d, sizeof d, "%s -> %s", ts_vpn_status_name(from), ts_vpn_status_name(to));
   trace_event(ph, "vpn-status", d);
+  /* Every change ends the watchdog of the state left; connecting and
+   * disconnecting arm their own (F-60S). */
+  ph->wd_serial++;
+  ts_time deadline = ts_vpn_session_deadline(s);
+  if (deadline != TS_TIME_NEVER)
+    ts_world_schedule(ph->w, deadline, watchdog_event, ph, ph->wd_serial, NULL);
   ts_phone_path_changed(ph);
 }
 
@@ -281,8 +296,10 @@ int ts_phone_add_route(ts_phone *ph, const char *ifname, const ts_ipprefix *dst,
 int ts_phone_set_primary(ts_phone *ph, const char *ifname) {
   int i = ts_phone_iface(ph, ifname);
   if (i < 0) return i;
+  int before = ts_os_iface_primary(ph->ifaces);
   int rc = ts_os_iface_set_primary(ph->ifaces, i);
   if (!rc) ts_phone_path_changed(ph);
+  if (!rc && before != i) od_schedule(ph, TS_OD_TRIGGER_NETWORK_CHANGE);
   return rc;
 }
 
@@ -320,6 +337,129 @@ static void session_event(void *obj, uint64_t arg) {
 static void schedule_session(ts_phone *ph, uint64_t kind) {
   uint64_t arg = kind | (ts_vpn_session_epoch(ph->session) << 8);
   ts_world_schedule_in(ph->w, 0, session_event, ph, arg, NULL);
+}
+
+static void provider_killed(ts_phone *ph, ts_vpn_exit exit) {
+  if (ph->prov && ph->prov->killed) ph->prov->killed(ph->prov_ctx, exit);
+}
+
+static void watchdog_event(void *obj, uint64_t arg) {
+  ts_phone *ph = obj;
+  if (arg != ph->wd_serial) return; /* the state it guarded was left */
+  ts_vpn_status st = ts_vpn_session_status(ph->session);
+  ts_vpn_watchdog_action a = ts_vpn_session_watchdog(ph->session, now_of(ph));
+  if (a == TS_VPN_WD_NONE) return;
+  trace_event(ph, "vpn-watchdog",
+              st == TS_VPN_CONNECTING ? (a == TS_VPN_WD_STOP ? "start timeout: stop" : "start timeout: kill")
+                                      : "stop timeout: kill");
+  if (a == TS_VPN_WD_STOP) {
+    ph->stop_reason = ts_vpn_session_stop_reason(ph->session);
+    schedule_session(ph, EV_STOP_TUNNEL);
+  } else {
+    provider_killed(ph, TS_EXIT_WATCHDOG);
+  }
+}
+
+int ts_phone_vpn_kill(ts_phone *ph, ts_vpn_stop_reason reason, ts_vpn_exit exit) {
+  if (!ph) return TS_EINVAL;
+  if (!ts_vpn_session_provider_running(ph->session)) return TS_ESTATE;
+  int rc = ts_vpn_session_provider_killed(ph->session, now_of(ph), reason, exit);
+  if (rc) return rc;
+  char d[64];
+  snprintf(d, sizeof d, "%s (%s)", ts_vpn_exit_name(exit), ts_vpn_stop_reason_name(reason));
+  trace_event(ph, "provider-killed", d);
+  provider_killed(ph, exit);
+  return TS_OK;
+}
+
+int ts_phone_tunnel_exited(ts_phone *ph, ts_vpn_stop_reason reason, ts_vpn_exit exit) {
+  if (!ph) return TS_EINVAL;
+  return ts_vpn_session_provider_killed(ph->session, now_of(ph), reason, exit);
+}
+
+int ts_phone_vpn_toggle(ts_phone *ph, bool on) {
+  if (!ph) return TS_EINVAL;
+  return on ? ts_phone_vpn_start(ph, TS_START_USER) : ts_phone_vpn_stop(ph, TS_STOP_USER_INITIATED);
+}
+
+int ts_phone_vpn_app_disconnect(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  ts_vpn_config_set_on_demand(ph->config, false);
+  trace_event(ph, "on-demand", "disabled by the app");
+  return ts_phone_vpn_stop(ph, TS_STOP_USER_INITIATED);
+}
+
+int ts_phone_reboot(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  bool running = ts_vpn_session_provider_running(ph->session);
+  trace_event(ph, "reboot", NULL);
+  int rc = ts_vpn_session_reboot(ph->session, now_of(ph));
+  if (rc) return rc;
+  if (running) provider_killed(ph, TS_EXIT_REBOOT);
+  od_schedule(ph, TS_OD_TRIGGER_BOOT);
+  return TS_OK;
+}
+
+void ts_phone_set_wifi_ssid(ts_phone *ph, const char *ssid) {
+  snprintf(ph->ssid, sizeof ph->ssid, "%s", ssid ? ssid : "");
+}
+
+static bool session_active(ts_vpn_status st) {
+  return st == TS_VPN_CONNECTING || st == TS_VPN_CONNECTED || st == TS_VPN_REASSERTING ||
+         st == TS_VPN_DISCONNECTING;
+}
+
+int ts_phone_on_demand_trigger(ts_phone *ph, ts_od_trigger t, ts_od_decision *out) {
+  if (!ph) return TS_EINVAL;
+  int primary = ts_os_iface_primary(ph->ifaces);
+  ts_od_network net = {.primary = primary ? ts_os_iface_type_of(ph->ifaces, primary) : TS_IFT_COUNT,
+                       .ssid = ph->ssid[0] ? ph->ssid : NULL};
+  ts_vpn_status st = ts_vpn_session_status(ph->session);
+  ts_od_decision d;
+  int rc = ts_vpn_config_on_demand_evaluate(
+      ph->config, t, &net, session_active(st),
+      ts_vpn_session_lifecycle_quirk(ph->session, TS_LQ_OD_CONNECT_ON_ANY_TRIGGER) != 0, &d);
+  if (rc) return rc;
+  ph->od_last = d;
+  if (out) *out = d;
+  if (d.rule >= 0) {
+    char det[96];
+    snprintf(det, sizeof det, "%s: rule %d %s -> %s", ts_od_trigger_name(t), d.rule,
+             ts_od_action_name(d.action),
+             d.outcome == TS_OD_OUTCOME_START ? "start"
+             : d.outcome == TS_OD_OUTCOME_STOP ? "stop" : "nothing");
+    trace_event(ph, "on-demand", det);
+  }
+  if (d.outcome == TS_OD_OUTCOME_START && st == TS_VPN_DISCONNECTED) {
+    rc = ts_phone_vpn_start(ph, TS_START_ON_DEMAND);
+    if (!rc) ph->od_starts++;
+    return rc;
+  }
+  if (d.outcome == TS_OD_OUTCOME_STOP && st != TS_VPN_DISCONNECTING)
+    return ts_phone_vpn_stop(ph, TS_STOP_NONE);
+  return TS_OK;
+}
+
+ts_od_decision ts_phone_on_demand_last(const ts_phone *ph) { return ph->od_last; }
+uint32_t ts_phone_on_demand_starts(const ts_phone *ph) { return ph->od_starts; }
+
+static void od_event(void *obj, uint64_t arg) {
+  ts_phone *ph = obj;
+  ph->od_pending &= ~(1u << arg);
+  ts_phone_on_demand_trigger(ph, (ts_od_trigger)arg, NULL);
+}
+
+/* Evaluations run from their own event at the same instant (never inside a send). */
+static void od_schedule(ts_phone *ph, ts_od_trigger t) {
+  if (!ts_vpn_config_on_demand(ph->config) || (ph->od_pending & (1u << t))) return;
+  ph->od_pending |= 1u << t;
+  ts_world_schedule_in(ph->w, 0, od_event, ph, (uint64_t)t, NULL);
+}
+
+/* An app's outgoing traffic while the VPN is down is a connection attempt (A-OD). */
+static void app_attempt(ts_phone *ph, const psock *s) {
+  if (s->owner == TS_TC_APP && ts_vpn_session_status(ph->session) == TS_VPN_DISCONNECTED)
+    od_schedule(ph, TS_OD_TRIGGER_APP_TRAFFIC);
 }
 
 int ts_phone_vpn_set_enabled(ts_phone *ph, bool enabled) {
@@ -582,6 +722,7 @@ static int transmit(ts_phone *ph, psock *s, const ts_ipaddr *dst, uint16_t seq_o
                     const uint8_t *payload, uint32_t len, ts_sock_send_result *res) {
   ts_sock_send_result local;
   if (!res) res = &local;
+  app_attempt(ph, s);
   int rc = ts_sock_send(ph->socks, s->id, dst, res);
   if (rc) return rc;
   const ts_verdict *v = &res->verdict;
@@ -662,6 +803,7 @@ static void tcp_send_ip(void *ctx, ts_packet *pkt) {
   ts_sock_send_result res;
   memset(&res, 0, sizeof res);
   int rc;
+  app_attempt(ph, s);
   if (nw_handshaking(ph, s)) {
     ts_policy_flow f;
     rc = ts_sock_flow(ph->socks, s->id, NULL, &f);

@@ -14,6 +14,7 @@ struct ts_provider {
   char name[TS_WGDEV_NAME_MAX - 12];
   bool running, error, completed, monitor_reasserting;
   uint32_t gen;            /* launch generation: events of an older launch are ignored */
+  uint64_t memory;         /* the process's resident memory (F-MEM model) */
   ts_sock_id sock;
   ts_wgdev *dev;
   wg_peer *peer;
@@ -192,6 +193,12 @@ static void start_tunnel(void *ctx) {
   p->running = true;
   p->error = p->completed = p->monitor_reasserting = false;
   p->stats.launches++;
+  p->memory = 0;
+  if (ts_provider_set_memory(p, p->cfg.memory) != TS_OK || !p->running) return; /* jetsam at launch */
+  if (p->cfg.start_blocks) {
+    trace(p, "provider-start", "blocked");
+    return;
+  }
   trace(p, "provider-start", NULL);
   ts_phone_socket_params sp = {.owner = TS_TC_PROVIDER, .proto = TS_IPPROTO_UDP,
                                .api = TS_SOCK_BSD, .local_id = p->cfg.local_port,
@@ -200,6 +207,10 @@ static void start_tunnel(void *ctx) {
   if (rc) {
     trace(p, "provider-error", "socket");
     p->sock = 0;
+    return;
+  }
+  if (p->cfg.settings_never_complete) {
+    trace(p, "provider-settings-pending", "setTunnelNetworkSettings never calls back");
     return;
   }
   ts_world_schedule_in(p->w, p->cfg.settings_delay, provider_event, p,
@@ -217,10 +228,52 @@ static void teardown(ts_provider *p) {
 
 static void stop_tunnel(void *ctx, ts_vpn_stop_reason reason) {
   ts_provider *p = ctx;
+  if (p->running && (p->cfg.start_blocks || p->cfg.stop_never_completes)) {
+    trace(p, "provider-stop-unanswered", ts_vpn_stop_reason_name(reason));
+    return; /* the stop watchdog kills the process */
+  }
   trace(p, "provider-stop", ts_vpn_stop_reason_name(reason));
   teardown(p);
   p->stats.stops++;
   ts_phone_tunnel_stopped(p->ph);
+}
+
+static void killed(void *ctx, ts_vpn_exit exit) {
+  ts_provider *p = ctx;
+  if (!p->running) return;
+  trace(p, "provider-killed", ts_vpn_exit_name(exit));
+  teardown(p);
+  p->stats.kills++;
+}
+
+/* The process ends by itself: its state goes, then the system hears of it. */
+static int process_died(ts_provider *p, ts_vpn_exit exit, const char *detail) {
+  if (!p->running) return TS_ESTATE;
+  trace(p, exit == TS_EXIT_JETSAM ? "provider-jetsam" : "provider-crash", detail);
+  teardown(p);
+  if (exit == TS_EXIT_JETSAM) p->stats.jetsams++;
+  else p->stats.crashes++;
+  return ts_phone_tunnel_exited(p->ph, TS_STOP_PROVIDER_FAILED, exit);
+}
+
+int ts_provider_set_memory(ts_provider *p, uint64_t bytes) {
+  if (!p) return TS_EINVAL;
+  if (!p->running) return TS_ESTATE;
+  p->memory = bytes;
+  int64_t limit = ts_os_profile_limit(ts_phone_profile(p->ph), TS_LIMIT_PROVIDER_MEMORY);
+  if (limit > 0 && bytes > (uint64_t)limit) {
+    char d[96];
+    snprintf(d, sizeof d, "exceeded mem limit: %llu > %lld bytes (per-process-limit)",
+             (unsigned long long)bytes, (long long)limit);
+    return process_died(p, TS_EXIT_JETSAM, d);
+  }
+  return TS_OK;
+}
+
+uint64_t ts_provider_memory(const ts_provider *p) { return p->running ? p->memory : 0; }
+
+int ts_provider_crash(ts_provider *p) {
+  return p ? process_died(p, TS_EXIT_CRASH, "died unexpectedly") : TS_EINVAL;
 }
 
 static void read_packet(void *ctx, const uint8_t *pkt, size_t len) {
@@ -270,7 +323,7 @@ int ts_provider_create(ts_phone *ph, const ts_provider_config *cfg, ts_provider 
   if (cfg->name) snprintf(p->name, sizeof p->name, "%s", cfg->name);
   else snprintf(p->name, sizeof p->name, "%s-provider", ts_phone_name(ph));
   if (!p->cfg.settings.tunnel_remote_address.family) p->cfg.settings.tunnel_remote_address = cfg->relay;
-  static const ts_phone_provider_ops ops = {start_tunnel, stop_tunnel, read_packet};
+  static const ts_phone_provider_ops ops = {start_tunnel, stop_tunnel, read_packet, killed};
   int rc = ts_world_attach(p->w, p, release);
   if (rc) {
     free(p);

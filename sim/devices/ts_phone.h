@@ -92,6 +92,9 @@ typedef struct ts_phone_provider_ops {
   void (*start_tunnel)(void *ctx);
   void (*stop_tunnel)(void *ctx, ts_vpn_stop_reason reason);
   void (*read_packet)(void *ctx, const uint8_t *pkt, size_t len);
+  /* Optional: the system ended the process (watchdog, SIGTERM, reboot): its state
+   * is gone without stopTunnel's completion. Called after the session changed. */
+  void (*killed)(void *ctx, ts_vpn_exit exit);
 } ts_phone_provider_ops;
 
 /* A datagram or echo reply for a socket: info describes the packet, payload is
@@ -198,12 +201,49 @@ int ts_phone_vpn_start(ts_phone *ph, ts_vpn_start_cause cause);
 /* -> disconnecting, then the provider's stopTunnel (without a provider: stopped now). */
 int ts_phone_vpn_stop(ts_phone *ph, ts_vpn_stop_reason reason);
 
+/* ---- the provider process lifecycle (docs/model-reference.md §6)
+ * Watchdogs: whenever the session enters connecting or disconnecting the phone
+ * schedules an event at ts_vpn_session_deadline (profile start-timeout /
+ * stop-timeout, F-60S) and applies ts_vpn_session_watchdog there: a start timeout
+ * sends stopTunnel or kills (lifecycle quirk start-timeout-action), a stop timeout
+ * kills. Nothing else restarts a provider: after a death the next on-demand
+ * trigger decides (A-OD), there is no hidden retry timer. */
+/* The system ends the provider process (SIGTERM with reason, e.g. appUpdate; or a
+ * SIGKILL): the session records reason and exit, the provider's killed op runs. */
+int ts_phone_vpn_kill(ts_phone *ph, ts_vpn_stop_reason reason, ts_vpn_exit exit);
+/* The Settings switch (GT-25 a): on starts (cause user), off stops (userInitiated)
+ * and leaves on-demand as it is, so an armed Connect rule reconnects on the next
+ * trigger. */
+int ts_phone_vpn_toggle(ts_phone *ph, bool on);
+/* The containing app's disconnect the way Mullvad's StopTunnelOperation does it
+ * (GT-25 b): isOnDemandEnabled = false (saveToPreferences) first, then stop
+ * (userInitiated). */
+int ts_phone_vpn_app_disconnect(ts_phone *ph);
+/* Every process dies (the provider: exit reboot), the session is down because of
+ * boot; then an on-demand evaluation with trigger boot (next event). Sockets and
+ * apps are not reset yet. */
+int ts_phone_reboot(ts_phone *ph);
+/* The SSID of the Wi-Fi network en0 is on (ssidMatch); NULL or "" clears it. */
+void ts_phone_set_wifi_ssid(ts_phone *ph, const char *ssid);
+/* Evaluates the on-demand rules now for trigger t and acts: start (cause
+ * on-demand) or stop (a Disconnect rule: stop reason none). out may be NULL.
+ * The phone calls it by itself, from an event at the same instant, for an app
+ * socket's outgoing traffic while the session is disconnected, after
+ * ts_phone_set_primary (network-change) and after ts_phone_reboot (boot). */
+int ts_phone_on_demand_trigger(ts_phone *ph, ts_od_trigger t, ts_od_decision *out);
+/* The last evaluation (rule -1 and outcome none before any). */
+ts_od_decision ts_phone_on_demand_last(const ts_phone *ph);
+uint32_t ts_phone_on_demand_starts(const ts_phone *ph);
+
 /* ---- VPN session, provider side */
 int ts_phone_tunnel_set_settings(ts_phone *ph, const ts_vpn_settings *settings);
 int ts_phone_tunnel_start_completed(ts_phone *ph, int error);
 int ts_phone_tunnel_set_reasserting(ts_phone *ph, bool reasserting);
 /* stopTunnel's completion: the provider process exits; disconnecting -> disconnected. */
 int ts_phone_tunnel_stopped(ts_phone *ph);
+/* The provider process ended by itself (crash, jetsam): session disconnected with
+ * reason and exit. */
+int ts_phone_tunnel_exited(ts_phone *ph, ts_vpn_stop_reason reason, ts_vpn_exit exit);
 /* packetFlow.writePackets: one inner packet from the provider into the OS. */
 int ts_phone_tunnel_write(ts_phone *ph, const uint8_t *pkt, size_t len);
 

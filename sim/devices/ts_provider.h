@@ -17,6 +17,13 @@
  *  error state (GT-20): settings with default routes (blackhole: utun packets are
  *    discarded) or without routes (routes removed: the OS decides where traffic
  *    goes), selectable.
+ *  process lifecycle (docs/model-reference.md §6): the process is launched by
+ *    startTunnel and ends by stopTunnel's completion, a crash (ts_provider_crash),
+ *    jetsam (its memory figure, ts_provider_set_memory, above the profile's
+ *    provider-memory limit, F-MEM) or a kill by the system (watchdog, SIGTERM,
+ *    reboot: the phone's killed op). Misbehaviours are explicit config: a startTunnel
+ *    that blocks (GT-22), setTunnelNetworkSettings that never calls back (GT-30), a
+ *    stopTunnel that never completes.
  * The provider is attached to the phone's world. */
 #ifndef TS_PROVIDER_H
 #define TS_PROVIDER_H
@@ -51,6 +58,7 @@ typedef struct ts_provider_stats {
   uint64_t utun_read, utun_written, utun_discarded; /* discarded: error state or engine refusal */
   uint64_t udp_sent, udp_send_refused, udp_received;
   uint32_t handshakes, reconnects;
+  uint32_t crashes, jetsams, kills; /* process ends other than a completed stop */
 } ts_provider_stats;
 
 typedef struct ts_provider_config {
@@ -70,6 +78,13 @@ typedef struct ts_provider_config {
   bool use_monitor;
   ts_monitor_config monitor;
   ts_provider_on_loss on_loss;
+  /* Lifecycle behaviours (all false: a well-behaved provider). */
+  bool start_blocks;              /* startTunnel never returns (e.g. a settings-migration retry
+                                     loop, GT-22): nothing follows, stopTunnel is not served */
+  bool settings_never_complete;   /* setTunnelNetworkSettings never calls back (GT-30): the
+                                     settings are not applied, the provider waits */
+  bool stop_never_completes;      /* stopTunnel's completion handler is never called */
+  uint64_t memory;                /* resident memory of a new process, bytes (F-MEM model) */
   const uint8_t *public_key;      /* optional precomputed keys (see wg_device_config */
   const uint8_t *static_static;   /* and wg_peer_config); must outlive the provider */
 } ts_provider_config;
@@ -88,6 +103,14 @@ int ts_provider_stop(ts_provider *p, ts_vpn_stop_reason reason);
 /* Enters the error (blocked) state: error settings applied per error_mode, the
  * engine closed, utun packets discarded. */
 int ts_provider_enter_error_state(ts_provider *p);
+/* The memory figure the process reports (bytes). Above the profile's
+ * provider-memory limit (when > 0) the system kills it at once: jetsam
+ * (per-process-limit), session stop reason providerFailed, exit jetsam.
+ * TS_ESTATE when no process runs. */
+int ts_provider_set_memory(ts_provider *p, uint64_t bytes);
+uint64_t ts_provider_memory(const ts_provider *p);
+/* The process dies by itself (exit crash, stop reason providerFailed). */
+int ts_provider_crash(ts_provider *p);
 /* NETunnelProvider.reasserting. */
 int ts_provider_set_reasserting(ts_provider *p, bool reasserting);
 

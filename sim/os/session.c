@@ -24,6 +24,9 @@ struct ts_vpn_session {
   ts_vpn_stop_reason stop_reason;
   ts_vpn_start_cause start_cause;
   ts_time since;
+  ts_vpn_exit last_exit;
+  uint32_t exits[TS_EXIT_COUNT];
+  int lq[TS_LQ_COUNT];
   listener listeners[TS_VPN_SESSION_MAX_LISTENERS];
   size_t listener_count;
 };
@@ -39,6 +42,27 @@ static const char *const stop_names[TS_STOP_REASON_COUNT] = {
 static const char *const start_names[TS_START_CAUSE_COUNT] = {"user", "app", "on-demand",
                                                               "update-relaunch"};
 static const char *const down_names[] = {"boot", "user", "provider"};
+static const char *const exit_names[TS_EXIT_COUNT] = {
+    "none", "stopped", "start-failed", "crash", "jetsam", "watchdog", "sigterm", "reboot"};
+
+static const ts_vpn_lifecycle_quirk_info lq_info[TS_LQ_COUNT] = {
+    {"start-timeout-action", TS_SRC_F_60S, {"stop-then-kill", "kill", NULL}, 0,
+     "start watchdog expiry: stopTunnel then kill after the stop-timeout (F-60S log), or kill "
+     "at once (MV-CODE comment)"},
+    {"start-timeout-stop-reason", TS_SRC_F_60S, {"connectionFailed", "providerFailed", "none"}, 0,
+     "the stop reason recorded for a start timeout; the F-60S log names none (INF)"},
+    {"od-connect-on-any-trigger", TS_SRC_A_OD, {NULL, NULL, NULL}, 0,
+     "a Connect rule also starts the VPN on boot and network changes, not only on an app's "
+     "connection attempt (INF)"},
+};
+
+const ts_vpn_lifecycle_quirk_info *ts_vpn_lifecycle_quirk_get(ts_vpn_lifecycle_quirk q) {
+  return (unsigned)q < TS_LQ_COUNT ? &lq_info[q] : NULL;
+}
+
+const char *ts_vpn_exit_name(ts_vpn_exit e) {
+  return (unsigned)e < TS_EXIT_COUNT ? exit_names[e] : NULL;
+}
 
 const char *ts_vpn_status_name(ts_vpn_status s) {
   return (unsigned)s < TS_VPN_STATUS_COUNT ? status_names[s] : NULL;
@@ -65,6 +89,7 @@ int ts_vpn_session_create(ts_vpn_session **out, const ts_os_profile *profile,
   s->utun = utun;
   s->status = ts_vpn_config_enabled(config) ? TS_VPN_DISCONNECTED : TS_VPN_INVALID;
   s->down = TS_DOWN_BOOT;
+  for (int q = 0; q < TS_LQ_COUNT; q++) s->lq[q] = lq_info[q].fallback;
   *out = s;
   return 0;
 }
@@ -98,7 +123,12 @@ static void set_status(ts_vpn_session *s, ts_time now, ts_vpn_status to) {
 }
 
 /* The provider is gone: settings, routes and utun go with it. */
-static void provider_gone(ts_vpn_session *s, ts_vpn_down_cause down, ts_vpn_stop_reason reason) {
+static void provider_gone(ts_vpn_session *s, ts_vpn_down_cause down, ts_vpn_stop_reason reason,
+                          ts_vpn_exit exit) {
+  if (s->provider_running) {
+    s->last_exit = exit;
+    s->exits[exit]++;
+  }
   s->provider_running = false;
   s->has_settings = false;
   s->routes_suppressed = false;
@@ -134,6 +164,7 @@ int ts_vpn_session_start(ts_vpn_session *s, ts_time now, ts_vpn_start_cause caus
   s->has_settings = false;
   s->start_cause = cause;
   s->stop_reason = TS_STOP_NONE;
+  s->last_exit = TS_EXIT_NONE;
   sync_utun(s);
   set_status(s, now, TS_VPN_CONNECTING);
   return 0;
@@ -141,6 +172,7 @@ int ts_vpn_session_start(ts_vpn_session *s, ts_time now, ts_vpn_start_cause caus
 
 static ts_vpn_down_cause down_for(ts_vpn_stop_reason reason) {
   switch (reason) {
+  case TS_STOP_NONE: /* an on-demand Disconnect rule stopped it (INF: A-OD names no reason) */
   case TS_STOP_USER_INITIATED:
   case TS_STOP_CONFIGURATION_DISABLED:
   case TS_STOP_CONFIGURATION_REMOVED:
@@ -168,22 +200,70 @@ int ts_vpn_session_stop(ts_vpn_session *s, ts_time now, ts_vpn_stop_reason reaso
 int ts_vpn_session_stop_completed(ts_vpn_session *s, ts_time now) {
   if (!s) return TS_EINVAL;
   if (s->status != TS_VPN_DISCONNECTING) return TS_ESTATE;
-  provider_gone(s, down_for(s->stop_reason), s->stop_reason);
+  provider_gone(s, down_for(s->stop_reason), s->stop_reason, TS_EXIT_STOPPED);
   set_status(s, now, TS_VPN_DISCONNECTED);
   return 0;
 }
 
 int ts_vpn_session_provider_exited(ts_vpn_session *s, ts_time now, ts_vpn_stop_reason reason) {
-  if (!s || (unsigned)reason >= TS_STOP_REASON_COUNT) return TS_EINVAL;
+  return ts_vpn_session_provider_killed(s, now, reason, TS_EXIT_CRASH);
+}
+
+int ts_vpn_session_provider_killed(ts_vpn_session *s, ts_time now, ts_vpn_stop_reason reason,
+                                   ts_vpn_exit exit) {
+  if (!s || (unsigned)reason >= TS_STOP_REASON_COUNT || exit <= TS_EXIT_NONE ||
+      exit >= TS_EXIT_COUNT)
+    return TS_EINVAL;
   if (!active(s->status)) return TS_ESTATE;
-  provider_gone(s, TS_DOWN_PROVIDER, reason);
+  if (exit == TS_EXIT_WATCHDOG && s->status == TS_VPN_DISCONNECTING)
+    provider_gone(s, down_for(s->stop_reason), s->stop_reason, exit);
+  else
+    provider_gone(s, TS_DOWN_PROVIDER, reason, exit);
   set_status(s, now, TS_VPN_DISCONNECTED);
   return 0;
 }
 
+static const ts_vpn_stop_reason start_timeout_reasons[] = {
+    TS_STOP_CONNECTION_FAILED, TS_STOP_PROVIDER_FAILED, TS_STOP_NONE};
+
+ts_vpn_watchdog_action ts_vpn_session_watchdog(ts_vpn_session *s, ts_time now) {
+  if (!s) return TS_VPN_WD_NONE;
+  ts_time deadline = ts_vpn_session_deadline(s);
+  if (deadline == TS_TIME_NEVER || now < deadline) return TS_VPN_WD_NONE;
+  if (s->status == TS_VPN_CONNECTING) {
+    ts_vpn_stop_reason reason = start_timeout_reasons[s->lq[TS_LQ_START_TIMEOUT_REASON]];
+    if (s->lq[TS_LQ_START_TIMEOUT_ACTION] == 0) {
+      s->stop_reason = reason;
+      set_status(s, now, TS_VPN_DISCONNECTING);
+      return TS_VPN_WD_STOP;
+    }
+    provider_gone(s, TS_DOWN_PROVIDER, reason, TS_EXIT_WATCHDOG);
+    set_status(s, now, TS_VPN_DISCONNECTED);
+    return TS_VPN_WD_KILL;
+  }
+  if (s->status == TS_VPN_DISCONNECTING) {
+    ts_vpn_session_provider_killed(s, now, s->stop_reason, TS_EXIT_WATCHDOG);
+    return TS_VPN_WD_KILL;
+  }
+  return TS_VPN_WD_NONE;
+}
+
+int ts_vpn_session_set_lifecycle_quirk(ts_vpn_session *s, ts_vpn_lifecycle_quirk q, int value) {
+  if (!s || (unsigned)q >= TS_LQ_COUNT || value < 0) return TS_EINVAL;
+  int count = 0;
+  while (count < 3 && lq_info[q].values[count]) count++;
+  if (value >= (count ? count : 2)) return TS_EINVAL;
+  s->lq[q] = value;
+  return 0;
+}
+
+int ts_vpn_session_lifecycle_quirk(const ts_vpn_session *s, ts_vpn_lifecycle_quirk q) {
+  return (unsigned)q < TS_LQ_COUNT ? s->lq[q] : 0;
+}
+
 int ts_vpn_session_reboot(ts_vpn_session *s, ts_time now) {
   if (!s) return TS_EINVAL;
-  provider_gone(s, TS_DOWN_BOOT, TS_STOP_NONE);
+  provider_gone(s, TS_DOWN_BOOT, TS_STOP_NONE, TS_EXIT_REBOOT);
   set_status(s, now, ts_vpn_config_enabled(s->config) ? TS_VPN_DISCONNECTED : TS_VPN_INVALID);
   return 0;
 }
@@ -216,7 +296,7 @@ int ts_vpn_session_start_completed(ts_vpn_session *s, ts_time now, int error) {
   if (error == 0) {
     set_status(s, now, TS_VPN_CONNECTED);
   } else {
-    provider_gone(s, TS_DOWN_PROVIDER, TS_STOP_PROVIDER_FAILED);
+    provider_gone(s, TS_DOWN_PROVIDER, TS_STOP_PROVIDER_FAILED, TS_EXIT_START_FAILED);
     set_status(s, now, TS_VPN_DISCONNECTED);
   }
   return 0;
@@ -267,6 +347,10 @@ ts_vpn_down_cause ts_vpn_session_down_cause(const ts_vpn_session *s) { return s-
 ts_vpn_stop_reason ts_vpn_session_stop_reason(const ts_vpn_session *s) { return s->stop_reason; }
 ts_vpn_start_cause ts_vpn_session_start_cause(const ts_vpn_session *s) { return s->start_cause; }
 ts_time ts_vpn_session_since(const ts_vpn_session *s) { return s->since; }
+ts_vpn_exit ts_vpn_session_last_exit(const ts_vpn_session *s) { return s->last_exit; }
+uint32_t ts_vpn_session_exit_count(const ts_vpn_session *s, ts_vpn_exit e) {
+  return (unsigned)e < TS_EXIT_COUNT ? s->exits[e] : 0;
+}
 const ts_os_profile *ts_vpn_session_profile(const ts_vpn_session *s) { return s->profile; }
 const ts_vpn_config *ts_vpn_session_config(const ts_vpn_session *s) { return s->config; }
 

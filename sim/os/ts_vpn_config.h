@@ -13,6 +13,7 @@
 
 #include "ts_error.h"
 #include "ts_ipsum.h"
+#include "ts_os_iface.h"
 #include "ts_os_profile.h"
 
 #define TS_VPN_MAX_ROUTES 64
@@ -100,5 +101,54 @@ const ts_od_rule *ts_vpn_config_on_demand_rule(const ts_vpn_config *c, size_t i)
 /* Enabled, on-demand enabled, and some rule can start the VPN (Connect or
  * EvaluateConnection): the system will relaunch the provider by itself. */
 bool ts_vpn_config_on_demand_armed(const ts_vpn_config *c);
+
+/* --- on-demand evaluation (A-OD, ios-model.md §1.7). Pure: the caller (the phone)
+ * acts on the decision. Rules are evaluated in order and the first rule whose
+ * criteria all match the current network applies:
+ *   interfaceTypeMatch  any matches every primary interface; wiFi / cellular /
+ *                       ethernet match when the primary interface is of that type;
+ *   ssidMatch           when not empty, also the Wi-Fi network's SSID must be listed.
+ * The matching rule's action, by trigger (rule od-rule-order, od-connect,
+ * od-disconnect, od-evaluate-connection, od-ignore in docs/model-reference.md):
+ *   Connect             starts a VPN that is not active on an app's connection
+ *                       attempt ("starts the VPN connection whenever an application
+ *                       ... opens a network connection"); on boot and network changes
+ *                       only under the lifecycle quirk od-connect-on-any-trigger;
+ *   EvaluateConnection  like Connect for an app's connection attempt (no per-domain
+ *                       rules are modelled: every domain is connectIfNeeded; INF);
+ *   Disconnect          never starts; stops an active VPN on any trigger;
+ *   Ignore              neither starts nor stops.
+ * isOnDemandEnabled false, a disabled configuration, or no matching rule: nothing. */
+typedef enum ts_od_trigger {
+  TS_OD_TRIGGER_APP_TRAFFIC = 0, /* an app's outgoing traffic while the VPN is not active */
+  TS_OD_TRIGGER_NETWORK_CHANGE,  /* the primary interface changed */
+  TS_OD_TRIGGER_BOOT,            /* the device finished booting */
+  TS_OD_TRIGGER_COUNT
+} ts_od_trigger;
+
+typedef enum ts_od_outcome {
+  TS_OD_OUTCOME_NONE = 0, /* leave the VPN as it is */
+  TS_OD_OUTCOME_START,    /* start it (start cause on-demand) */
+  TS_OD_OUTCOME_STOP,     /* stop it (a Disconnect rule matched) */
+} ts_od_outcome;
+
+typedef struct ts_od_network {
+  ts_os_iface_type primary; /* TS_IFT_COUNT: no primary interface (only "any" matches) */
+  const char *ssid;         /* the Wi-Fi network's SSID; NULL: unknown (no SSID rule matches) */
+} ts_od_network;
+
+typedef struct ts_od_decision {
+  ts_od_outcome outcome;
+  int rule;                 /* index of the rule that matched, -1 when none */
+  ts_od_action action;      /* its action (valid when rule >= 0) */
+} ts_od_decision;
+
+const char *ts_od_trigger_name(ts_od_trigger t);   /* "app-traffic", "network-change", "boot" */
+const char *ts_od_action_name(ts_od_action a);     /* "connect", "disconnect", ... */
+/* vpn_active: the session is connecting, connected, reasserting or disconnecting.
+ * connect_on_any_trigger: the lifecycle quirk od-connect-on-any-trigger. */
+int ts_vpn_config_on_demand_evaluate(const ts_vpn_config *c, ts_od_trigger trigger,
+                                     const ts_od_network *net, bool vpn_active,
+                                     bool connect_on_any_trigger, ts_od_decision *out);
 
 #endif

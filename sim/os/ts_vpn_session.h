@@ -75,10 +75,54 @@ typedef enum ts_vpn_down_cause {
   TS_DOWN_PROVIDER,  /* the provider died, failed to start or cancelled itself */
 } ts_vpn_down_cause;
 
+/* How the provider process ended last (TS_EXIT_NONE while it runs or never ran). */
+typedef enum ts_vpn_exit {
+  TS_EXIT_NONE = 0,
+  TS_EXIT_STOPPED,      /* stopTunnel completed, the process exited */
+  TS_EXIT_START_FAILED, /* the startTunnel completion reported an error */
+  TS_EXIT_CRASH,        /* the process died by itself ("died unexpectedly") */
+  TS_EXIT_JETSAM,       /* killed for exceeding the provider memory limit (F-MEM) */
+  TS_EXIT_WATCHDOG,     /* killed by the start or stop watchdog (F-60S) */
+  TS_EXIT_SIGTERM,      /* terminated by the system with a stop reason (appUpdate) */
+  TS_EXIT_REBOOT,       /* the device rebooted */
+  TS_EXIT_COUNT
+} ts_vpn_exit;
+
+/* Lifecycle quirks: where ios-model.md leaves the session's behaviour open, a named
+ * choice with its source (docs/model-reference.md §6). They live on the session
+ * (not yet in the OS profile files); every session starts at the fallbacks. */
+typedef enum ts_vpn_lifecycle_quirk {
+  /* What the start watchdog does when startTunnel has not completed by the
+   * start-timeout: 0 stop-then-kill (F-60S log: "timed out ... Entering state
+   * Stopping, timeout 20 seconds": stopTunnel, killed after the stop-timeout if it
+   * has not exited), 1 kill (MV-CODE: "the process watchdog ... will kill this
+   * process after 60 seconds"). Fallback 0. */
+  TS_LQ_START_TIMEOUT_ACTION = 0,
+  /* The stop reason recorded for a start timeout (the F-60S log names none):
+   * 0 connectionFailed, 1 providerFailed, 2 none. Fallback 0 (INF). */
+  TS_LQ_START_TIMEOUT_REASON,
+  /* A Connect rule also starts the VPN on boot and network changes, not only on an
+   * app's connection attempt (A-OD class doc reads "whenever an application ...
+   * opens a network connection"). Fallback false (INF). */
+  TS_LQ_OD_CONNECT_ON_ANY_TRIGGER,
+  TS_LQ_COUNT
+} ts_vpn_lifecycle_quirk;
+
+typedef struct ts_vpn_lifecycle_quirk_info {
+  const char *name;                  /* kebab-case */
+  ts_os_source source;               /* canonical source key */
+  const char *values[3];             /* value names; values[0] NULL: boolean */
+  int fallback;
+  const char *summary;
+} ts_vpn_lifecycle_quirk_info;
+
+const ts_vpn_lifecycle_quirk_info *ts_vpn_lifecycle_quirk_get(ts_vpn_lifecycle_quirk q);
+
 const char *ts_vpn_status_name(ts_vpn_status s);        /* "connected", ... */
 const char *ts_vpn_stop_reason_name(ts_vpn_stop_reason r); /* "appUpdate", ... */
 const char *ts_vpn_start_cause_name(ts_vpn_start_cause c);
 const char *ts_vpn_down_cause_name(ts_vpn_down_cause c);
+const char *ts_vpn_exit_name(ts_vpn_exit e); /* "jetsam", "watchdog", ... */
 
 typedef struct ts_vpn_session ts_vpn_session;
 typedef void (*ts_vpn_session_listener)(void *ctx, const ts_vpn_session *s, ts_vpn_status from,
@@ -108,6 +152,25 @@ int ts_vpn_session_stop_completed(ts_vpn_session *s, ts_time now);
 /* The provider process ended without a stop (jetsam, crash, SIGTERM for an app
  * update, watchdog kill): any active status -> disconnected. */
 int ts_vpn_session_provider_exited(ts_vpn_session *s, ts_time now, ts_vpn_stop_reason reason);
+/* The same, naming how the process ended. A watchdog kill while disconnecting keeps
+ * the pending stop's reason and down cause (the stop was asked for). */
+int ts_vpn_session_provider_killed(ts_vpn_session *s, ts_time now, ts_vpn_stop_reason reason,
+                                   ts_vpn_exit exit);
+
+/* The watchdogs (F-60S), called by the lifecycle when ts_vpn_session_deadline
+ * passes. Returns what the caller must do:
+ *   TS_VPN_WD_NONE  the deadline has not passed, or no watchdog applies;
+ *   TS_VPN_WD_STOP  start timeout, quirk stop-then-kill: now disconnecting (stop
+ *                   reason per start-timeout-stop-reason); send stopTunnel;
+ *   TS_VPN_WD_KILL  start timeout under quirk kill, or stop timeout: the provider
+ *                   process was killed (exit watchdog), now disconnected; tell the
+ *                   process it is gone. */
+typedef enum ts_vpn_watchdog_action { TS_VPN_WD_NONE = 0, TS_VPN_WD_STOP, TS_VPN_WD_KILL } ts_vpn_watchdog_action;
+ts_vpn_watchdog_action ts_vpn_session_watchdog(ts_vpn_session *s, ts_time now);
+
+int ts_vpn_session_set_lifecycle_quirk(ts_vpn_session *s, ts_vpn_lifecycle_quirk q, int value);
+int ts_vpn_session_lifecycle_quirk(const ts_vpn_session *s, ts_vpn_lifecycle_quirk q);
+
 /* The device rebooted: disconnected (or invalid), down because of boot. */
 int ts_vpn_session_reboot(ts_vpn_session *s, ts_time now);
 
@@ -138,6 +201,8 @@ ts_vpn_down_cause ts_vpn_session_down_cause(const ts_vpn_session *s);
 ts_vpn_stop_reason ts_vpn_session_stop_reason(const ts_vpn_session *s);
 ts_vpn_start_cause ts_vpn_session_start_cause(const ts_vpn_session *s);
 ts_time ts_vpn_session_since(const ts_vpn_session *s);
+ts_vpn_exit ts_vpn_session_last_exit(const ts_vpn_session *s);
+uint32_t ts_vpn_session_exit_count(const ts_vpn_session *s, ts_vpn_exit e);
 /* When the watchdog of the current state fires (connecting: start-timeout;
  * disconnecting: stop-timeout); TS_TIME_NEVER when none applies. */
 ts_time ts_vpn_session_deadline(const ts_vpn_session *s);

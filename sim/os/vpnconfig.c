@@ -124,3 +124,61 @@ bool ts_vpn_config_on_demand_armed(const ts_vpn_config *c) {
   }
   return false;
 }
+
+static const char *const trigger_names[TS_OD_TRIGGER_COUNT] = {"app-traffic", "network-change",
+                                                               "boot"};
+static const char *const action_names[] = {"connect", "disconnect", "evaluate-connection",
+                                           "ignore"};
+
+const char *ts_od_trigger_name(ts_od_trigger t) {
+  return (unsigned)t < TS_OD_TRIGGER_COUNT ? trigger_names[t] : NULL;
+}
+const char *ts_od_action_name(ts_od_action a) {
+  return (unsigned)a <= TS_OD_IGNORE ? action_names[a] : NULL;
+}
+
+/* interfaceTypeMatch and ssidMatch (A-OD): all criteria of the rule must match. */
+static bool rule_matches(const ts_od_rule *r, const ts_od_network *net) {
+  switch (r->interface_match) {
+  case TS_OD_IF_ANY: break;
+  case TS_OD_IF_WIFI: if (net->primary != TS_IFT_WIFI) return false; break;
+  case TS_OD_IF_CELLULAR: if (net->primary != TS_IFT_CELLULAR) return false; break;
+  case TS_OD_IF_ETHERNET: if (net->primary != TS_IFT_WIRED) return false; break;
+  default: return false;
+  }
+  if (r->ssid_count == 0) return true;
+  if (net->primary != TS_IFT_WIFI || !net->ssid) return false;
+  for (size_t i = 0; i < r->ssid_count; i++)
+    if (strcmp(r->ssids[i], net->ssid) == 0) return true;
+  return false;
+}
+
+int ts_vpn_config_on_demand_evaluate(const ts_vpn_config *c, ts_od_trigger trigger,
+                                     const ts_od_network *net, bool vpn_active,
+                                     bool connect_on_any_trigger, ts_od_decision *out) {
+  if (!c || !net || !out || (unsigned)trigger >= TS_OD_TRIGGER_COUNT) return TS_EINVAL;
+  *out = (ts_od_decision){.outcome = TS_OD_OUTCOME_NONE, .rule = -1};
+  if (!c->enabled || !c->on_demand) return 0;
+  for (size_t i = 0; i < c->rule_count; i++) {
+    const ts_od_rule *r = &c->rules[i];
+    if (!rule_matches(r, net)) continue;
+    out->rule = (int)i;
+    out->action = r->action;
+    bool attempt = trigger == TS_OD_TRIGGER_APP_TRAFFIC;
+    switch (r->action) {
+    case TS_OD_CONNECT:
+      if (!vpn_active && (attempt || connect_on_any_trigger)) out->outcome = TS_OD_OUTCOME_START;
+      break;
+    case TS_OD_EVALUATE_CONNECTION:
+      if (!vpn_active && attempt) out->outcome = TS_OD_OUTCOME_START;
+      break;
+    case TS_OD_DISCONNECT:
+      if (vpn_active) out->outcome = TS_OD_OUTCOME_STOP;
+      break;
+    default:
+      break;
+    }
+    return 0; /* the first matching rule applies */
+  }
+  return 0;
+}
