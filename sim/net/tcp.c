@@ -13,6 +13,7 @@ struct ts_tcp {
   ts_tcp_state state;
   ts_tcp_reason reason;
   bool used, attached, ack_pending;
+  ts_time last_invalid_ack; /* when an unacceptable segment was last answered; 0: never */
   /* send sequence variables (§3.3.1); snd_max is the highest sequence sent, since
    * go-back-N moves snd_nxt back to snd_una on a timeout */
   uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
@@ -416,12 +417,25 @@ static bool acceptable(const ts_tcp *c, const ts_tcp_seg *s) {
   return start_in || (seq_geq(last, lo) && seq_lt(last, hi));
 }
 
+/* An ACK in answer to a segment that is not acceptable (out of window, acking the
+ * unsent, a RST or SYN that only earns a challenge): rate-limited, see
+ * TS_TCP_INVALID_ACK_INTERVAL. */
+static void answer_invalid(ts_tcp *c) {
+  ts_time now = ts_world_now(c->w);
+  if (c->last_invalid_ack && now - c->last_invalid_ack < TS_TCP_INVALID_ACK_INTERVAL) {
+    c->stats.invalid_acks_suppressed++;
+    return;
+  }
+  c->last_invalid_ack = now;
+  c->ack_pending = true;
+}
+
 /* §3.10.7.4 second check, with RFC 5961 §3.2: only an exact RST resets; one inside
  * the window gets a challenge ACK. TIME_WAIT ignores RST (RFC 1337 §3). CLOSING and
  * LAST-ACK "enter CLOSED and return" without a reset signal (§3.10.7.4). */
 static void input_rst(ts_tcp *c, const ts_tcp_seg *s) {
   if (s->seq != c->rcv_nxt) {
-    c->ack_pending = true;
+    answer_invalid(c);
     return;
   }
   if (c->state == TS_TCP_TIME_WAIT) return;
@@ -458,7 +472,7 @@ static bool input_ack(ts_tcp *c, const ts_tcp_seg *s) {
   if (!(s->flags & TS_TCP_FLAG_ACK)) return false;
   if (c->state == TS_TCP_SYN_RECEIVED && !ack_syn_received(c, s)) return false;
   if (seq_gt(s->ack, c->snd_max)) { /* acks something not yet sent: ACK, drop */
-    c->ack_pending = true;
+    answer_invalid(c);
     return false;
   }
   bool freed = seq_lt(c->snd_una, s->ack) && ack_advance(c, s->ack);
@@ -517,7 +531,7 @@ static void input_synchronized(ts_tcp *c, const ts_tcp_seg *s) {
     if (c->state == TS_TCP_SYN_RECEIVED && (s->flags & TS_TCP_FLAG_SYN) && s->seq == c->irs)
       c->snd_nxt = c->iss; /* the peer lost our SYN-ACK: send it again */
     else
-      c->ack_pending = true;
+      answer_invalid(c);
     if (c->state == TS_TCP_TIME_WAIT && (s->flags & TS_TCP_FLAG_FIN))
       enter_time_wait(c); /* §3.10.7.4 eighth: a retransmitted FIN restarts the 2 MSL wait */
     return;
@@ -529,7 +543,7 @@ static void input_synchronized(ts_tcp *c, const ts_tcp_seg *s) {
     return;
   }
   if (s->flags & TS_TCP_FLAG_SYN) { /* fourth: RFC 5961 §4.2 challenge ACK */
-    c->ack_pending = true;
+    answer_invalid(c);
     return;
   }
   if (!input_ack(c, s)) return;

@@ -57,6 +57,11 @@
 #define TS_TCP_KEEPALIVE_INTERVAL (10 * TS_SEC)
 #define TS_TCP_KEEPALIVE_PROBES 9    /* Linux tcp_keepalive_probes default */
 #define TS_TCP_SEND_BUFFER 65536     /* bytes ts_tcp_write may queue */
+/* At most one ACK a connection sends in answer to an unacceptable or challenging
+ * segment within this interval (RFC 5961 §7 asks for a limit; Linux's
+ * tcp_invalid_ratelimit default). Without it two desynchronised ends ACK each other
+ * forever (found by fuzz_tcp). */
+#define TS_TCP_INVALID_ACK_INTERVAL (500 * TS_MS)
 #define TS_TCP_EPHEMERAL_FIRST 49152 /* RFC 6335 §6 dynamic ports */
 #define TS_TCP_EPHEMERAL_LAST 65535
 #define TS_TCP_NAME_MAX 160
@@ -122,6 +127,7 @@ typedef struct ts_tcp_stats {
   uint64_t bytes_sent, bytes_received; /* payload bytes, first transmission / delivered */
   uint64_t bad_checksum, dropped;      /* segments ignored on input */
   uint64_t keepalives_sent;
+  uint64_t invalid_acks_suppressed;    /* answers withheld by TS_TCP_INVALID_ACK_INTERVAL */
 } ts_tcp_stats;
 
 /* A closed connection that owns its send buffer; attached to the world (freed by
