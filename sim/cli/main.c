@@ -11,7 +11,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run SCENARIO     run one scenario file, print verdicts, write traces\n"
-    "  bench des        measure the event engine (events per second)\n"
+    "  bench WHAT       measure: des (event engine), engine (WireGuard), scenario (runs/s)\n"
     "  version          print the version and the build's components\n"
     "  help [COMMAND]   this text, or a command's options\n"
     "\n"
