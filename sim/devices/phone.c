@@ -402,6 +402,7 @@ int ts_phone_reboot(ts_phone *ph) {
 
 void ts_phone_set_wifi_ssid(ts_phone *ph, const char *ssid) {
   snprintf(ph->ssid, sizeof ph->ssid, "%s", ssid ? ssid : "");
+  ph->env.wifi_ssid = ph->ssid[0] ? ph->ssid : NULL;
 }
 
 static bool session_active(ts_vpn_status st) {

@@ -17,6 +17,16 @@ typedef struct ctx {
 
 static int quirk(const ctx *c, ts_os_quirk q) { return ts_os_profile_quirk(c->env->profile, q); }
 
+/* Whether on-demand will bring the VPN up on the network the phone is on now: a
+ * Disconnect rule for this network means it will not (A-OD). */
+static bool on_demand_armed_here(const ctx *c) {
+  const ts_policy_env *env = c->env;
+  int primary = ts_os_iface_primary(env->ifaces);
+  ts_od_network net = {.primary = primary ? ts_os_iface_type_of(env->ifaces, primary) : TS_IFT_COUNT,
+                       .ssid = env->wifi_ssid};
+  return ts_vpn_config_on_demand_armed(env->config, &net);
+}
+
 static bool flag(const ctx *c, ts_vpn_flag f) {
   return c->vpn && ts_vpn_config_flag(c->env->config, f);
 }
@@ -208,7 +218,7 @@ static void include_all(ctx *c) {
     c->v->quirk = q;
     return;
   }
-  if (ts_vpn_config_on_demand_armed(env->config))
+  if (on_demand_armed_here(c))
     { set(c, TS_VERDICT_DROP, 0, TS_RULE_IAN_ON_DEMAND_PENDING, TS_ROUTE_NONE); return; }
   if (down == TS_DOWN_USER) { outside(c, TS_RULE_IAN_USER_DISCONNECTED); return; }
   c->v->quirk = TS_QUIRK_IAN_BLOCKS_AFTER_PROVIDER_DEATH;

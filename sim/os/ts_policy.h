@@ -70,6 +70,7 @@ typedef struct ts_policy_env {
   const ts_vpn_session *session;   /* NULL: no VPN configured */
   const ts_os_ifaces *ifaces;
   const ts_route_table *routes;
+  const char *wifi_ssid;           /* the Wi-Fi network's SSID for on-demand rules; NULL: unknown */
 } ts_policy_env;
 
 typedef enum ts_verdict_kind {

@@ -98,9 +98,11 @@ int ts_vpn_config_add_on_demand_rule(ts_vpn_config *c, const ts_od_rule *rule);
 void ts_vpn_config_clear_on_demand_rules(ts_vpn_config *c);
 size_t ts_vpn_config_on_demand_rule_count(const ts_vpn_config *c);
 const ts_od_rule *ts_vpn_config_on_demand_rule(const ts_vpn_config *c, size_t i);
-/* Enabled, on-demand enabled, and some rule can start the VPN (Connect or
- * EvaluateConnection): the system will relaunch the provider by itself. */
-bool ts_vpn_config_on_demand_armed(const ts_vpn_config *c);
+/* Enabled, on-demand enabled, and the first rule that matches the current network
+ * can start the VPN (Connect or EvaluateConnection): the system will relaunch the
+ * provider by itself here (A-OD). net NULL: any rule that could start it counts. */
+struct ts_od_network;
+bool ts_vpn_config_on_demand_armed(const ts_vpn_config *c, const struct ts_od_network *net);
 
 /* --- on-demand evaluation (A-OD, ios-model.md §1.7). Pure: the caller (the phone)
  * acts on the decision. Rules are evaluated in order and the first rule whose

@@ -116,14 +116,6 @@ const ts_od_rule *ts_vpn_config_on_demand_rule(const ts_vpn_config *c, size_t i)
   return i < c->rule_count ? &c->rules[i] : NULL;
 }
 
-bool ts_vpn_config_on_demand_armed(const ts_vpn_config *c) {
-  if (!c->enabled || !c->on_demand) return false;
-  for (size_t i = 0; i < c->rule_count; i++) {
-    if (c->rules[i].action == TS_OD_CONNECT || c->rules[i].action == TS_OD_EVALUATE_CONNECTION)
-      return true;
-  }
-  return false;
-}
 
 static const char *const trigger_names[TS_OD_TRIGGER_COUNT] = {"app-traffic", "network-change",
                                                                "boot"};
@@ -150,6 +142,20 @@ static bool rule_matches(const ts_od_rule *r, const ts_od_network *net) {
   if (net->primary != TS_IFT_WIFI || !net->ssid) return false;
   for (size_t i = 0; i < r->ssid_count; i++)
     if (strcmp(r->ssids[i], net->ssid) == 0) return true;
+  return false;
+}
+
+static bool can_start(ts_od_action a) { return a == TS_OD_CONNECT || a == TS_OD_EVALUATE_CONNECTION; }
+
+bool ts_vpn_config_on_demand_armed(const ts_vpn_config *c, const ts_od_network *net) {
+  if (!c->enabled || !c->on_demand) return false;
+  for (size_t i = 0; i < c->rule_count; i++) {
+    if (!net) {
+      if (can_start(c->rules[i].action)) return true;
+    } else if (rule_matches(&c->rules[i], net)) {
+      return can_start(c->rules[i].action); /* first match wins */
+    }
+  }
   return false;
 }
 

@@ -450,6 +450,26 @@ TS_TEST(rule_ian_provider_dead_on_demand_MV_BLOG_and_quirk_GAP_1) {
   phone_free(&ph);
 }
 
+/* A-OD: "armed" follows the first rule that matches the network the phone is on. A
+ * Disconnect rule for Wi-Fi means on-demand will not bring the VPN up there, so IAN's
+ * on-demand-pending drop does not apply on Wi-Fi; on cellular (Connect) it does. */
+TS_TEST(rule_ian_on_demand_pending_follows_the_matching_rule_A_OD) {
+  SETUP(ph);
+  set_ian(&ph, true);
+  vpn_connect(&ph);
+  ts_vpn_session_provider_exited(ph.session, ph.now, TS_STOP_PROVIDER_FAILED);
+  ts_os_profile_set_quirk(ph.profile, TS_QUIRK_IAN_BLOCKS_AFTER_PROVIDER_DEATH, 0, TS_SRC_NONE);
+  ts_od_rule wifi_off = {.action = TS_OD_DISCONNECT, .interface_match = TS_OD_IF_WIFI};
+  ts_od_rule connect = {.action = TS_OD_CONNECT, .interface_match = TS_OD_IF_ANY};
+  ts_vpn_config_add_on_demand_rule(ph.config, &wifi_off);
+  ts_vpn_config_add_on_demand_rule(ph.config, &connect);
+  ts_vpn_config_set_on_demand(ph.config, true);
+  EXPECT(decide(&ph, TS_TC_APP, "8.8.8.8"), TS_VERDICT_PHYSICAL, ph.en0, TS_RULE_IAN_PROVIDER_DIED);
+  ts_os_iface_set_primary(ph.ifaces, ph.cell);
+  EXPECT(decide(&ph, TS_TC_APP, "8.8.8.8"), TS_VERDICT_DROP, 0, TS_RULE_IAN_ON_DEMAND_PENDING);
+  phone_free(&ph);
+}
+
 /* GAP-2: IAN after boot, before the tunnel first starts: selectable. */
 TS_TEST(quirk_ian_blocks_at_boot_GAP_2) {
   SETUP(ph);
