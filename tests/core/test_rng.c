@@ -24,14 +24,13 @@ TS_TEST(rng_differs_by_seed_and_by_name) {
 }
 
 TS_TEST(rng_known_first_values_pin_the_derivation) {
-  /* A change to the derivation would silently change every recorded finding. */
+  /* A change to the derivation (splitmix64 over seed and FNV-1a of the name, then
+   * xoshiro256**) would silently change every recorded finding: these values are
+   * what it gives today; change them only with the findings that depend on them. */
   ts_rng a;
   ts_rng_init(&a, 1, "pin");
-  uint64_t v = ts_rng_next(&a);
-  ts_rng b;
-  ts_rng_init(&b, 1, "pin");
-  TS_CHECK(v == ts_rng_next(&b));
-  TS_CHECK(v != 0);
+  TS_CHECK(ts_rng_next(&a) == UINT64_C(0x927251c7664d3d08));
+  TS_CHECK(ts_rng_next(&a) == UINT64_C(0x91c027752288b412));
 }
 
 TS_TEST(rng_exponential_has_mean_one_and_variance_one) {

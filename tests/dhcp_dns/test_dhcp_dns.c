@@ -5,26 +5,14 @@
 #include "ts_native.h"
 #include "ts_net.h"
 #include "tstest.h"
-
-static ts_ipaddr ip(const char *text) {
-  ts_ipaddr a;
-  ts_ipaddr_parse(text, &a);
-  return a;
-}
-
-static ts_ipprefix pfx(const char *text, uint8_t len) {
-  ts_ipprefix p;
-  memset(&p, 0, sizeof p);
-  p.addr = ip(text);
-  p.len = len;
-  return p;
-}
+#include "tstest_net.h"
 
 static ts_dhcp_route route(const char *dst, uint8_t len, const char *router) {
   ts_dhcp_route r;
   memset(&r, 0, sizeof r);
-  r.dst = pfx(dst, len);
-  r.router = ip(router);
+  r.dst.addr = ts_test_addr(dst);
+  r.dst.len = len;
+  r.router = ts_test_addr(router);
   return r;
 }
 
@@ -136,23 +124,23 @@ static size_t hand_offer(uint8_t *p) {
 static void offer_message(ts_dhcp_message *m) {
   ts_dhcp_message_init(m, TS_DHCP_OP_BOOTREPLY, TS_DHCP_OFFER, 0xdeadbeef);
   m->flags = TS_DHCP_FLAG_BROADCAST;
-  m->yiaddr = ip("203.0.113.7");
+  m->yiaddr = ts_test_addr("203.0.113.7");
   m->chaddr[0] = 0x02;
   m->chaddr[5] = 0x01;
-  m->server_id = ip("203.0.113.1");
+  m->server_id = ts_test_addr("203.0.113.1");
   m->has_lease_time = m->has_renewal_time = m->has_rebinding_time = true;
   m->lease_time = 30;
   m->renewal_time = 15;
   m->rebinding_time = 26;
-  m->subnet_mask = ip("255.255.255.0");
+  m->subnet_mask = ts_test_addr("255.255.255.0");
   m->has_classless = true;
   m->routes[0] = route("0.0.0.0", 1, "203.0.113.1");
   m->routes[1] = route("128.0.0.0", 1, "203.0.113.1");
   m->route_count = 2;
-  m->routers[0] = ip("203.0.113.1");
+  m->routers[0] = ts_test_addr("203.0.113.1");
   m->router_count = 1;
-  m->dns[0] = ip("203.0.113.1");
-  m->dns[1] = ip("9.9.9.9");
+  m->dns[0] = ts_test_addr("203.0.113.1");
+  m->dns[1] = ts_test_addr("9.9.9.9");
   m->dns_count = 2;
   strcpy(m->domain, "lan");
 }
@@ -177,7 +165,7 @@ TS_TEST(dhcp_decode_hand_assembled_offer) {
   TS_CHECK_INT(m.type, ==, TS_DHCP_OFFER);
   TS_CHECK_INT(m.xid, ==, 0xdeadbeef);
   TS_CHECK_INT(m.flags, ==, TS_DHCP_FLAG_BROADCAST);
-  ts_ipaddr yi = ip("203.0.113.7");
+  ts_ipaddr yi = ts_test_addr("203.0.113.7");
   TS_CHECK(ts_ipaddr_equal(&m.yiaddr, &yi));
   TS_CHECK_INT(m.lease_time, ==, 30);
   TS_CHECK_INT(m.route_count, ==, 2);
@@ -211,7 +199,7 @@ TS_TEST(dhcp_decode_hand_assembled_offer) {
   TS_CHECK(!o.classless && !o.router_ignored);
   TS_CHECK_INT(o.route_count, ==, 1);
   TS_CHECK_INT(o.routes[0].dst.len, ==, 0);
-  ts_ipaddr gw = ip("203.0.113.1");
+  ts_ipaddr gw = ts_test_addr("203.0.113.1");
   TS_CHECK(ts_ipaddr_equal(&o.routes[0].router, &gw));
   TS_CHECK_INT(o.renewal_time, ==, 50);
   TS_CHECK_INT(o.rebinding_time, ==, 87);
@@ -221,7 +209,7 @@ TS_TEST(dhcp_decode_hand_assembled_offer) {
   TS_CHECK_INT(ts_dhcp_encode(&mm, out, sizeof out, &n), ==, TS_OK);
   TS_CHECK_INT(ts_dhcp_parse_offer(out, n, &o), ==, TS_ENOENT);
   mm.type = TS_DHCP_ACK;
-  mm.subnet_mask = ip("255.0.255.0");
+  mm.subnet_mask = ts_test_addr("255.0.255.0");
   TS_CHECK_INT(ts_dhcp_encode(&mm, out, sizeof out, &n), ==, TS_OK);
   TS_CHECK_INT(ts_dhcp_parse_offer(out, n, &o), ==, TS_EPARSE);
 }
@@ -230,8 +218,8 @@ TS_TEST(dhcp_round_trip_request) {
   ts_dhcp_message m, back;
   ts_dhcp_message_init(&m, TS_DHCP_OP_BOOTREQUEST, TS_DHCP_REQUEST, 42);
   m.chaddr[0] = 0xaa;
-  m.server_id = ip("192.168.1.1");
-  m.requested_ip = ip("192.168.1.100");
+  m.server_id = ts_test_addr("192.168.1.1");
+  m.requested_ip = ts_test_addr("192.168.1.100");
   static const uint8_t params[] = {1, 3, 6, 15, 121};
   memcpy(m.params, params, sizeof params);
   m.param_count = sizeof params;
@@ -324,7 +312,7 @@ TS_TEST(dns_response_compresses_to_question_and_decodes) {
   a->type = TS_DNS_TYPE_A;
   a->klass = TS_DNS_CLASS_IN;
   a->ttl = 3600;
-  a->addr = ip("93.184.216.34");
+  a->addr = ts_test_addr("93.184.216.34");
   uint8_t out[512];
   size_t n;
   TS_CHECK_INT(ts_dns_encode(&m, out, sizeof out, &n), ==, TS_OK);
@@ -352,7 +340,7 @@ TS_TEST(dns_decodes_aaaa_and_cname_with_nested_pointers) {
   TS_CHECK_INT(m.answers[0].type, ==, TS_DNS_TYPE_CNAME);
   TS_CHECK_STR(m.answers[0].target, "edge.example.com");
   TS_CHECK_STR(m.answers[1].name, "edge.example.com");
-  ts_ipaddr want = ip("2001:db8::1");
+  ts_ipaddr want = ts_test_addr("2001:db8::1");
   TS_CHECK(ts_ipaddr_equal(&m.answers[1].addr, &want));
   TS_CHECK_INT(m.answers[1].ttl, ==, 30);
   /* re-encoded (names in full but the first owner) and decoded: the same */
@@ -475,7 +463,7 @@ static int build_lan(struct lan *l, const ts_dhcp_server_config *cfg) {
   ts_net_create(l->w, &l->net);
   ts_net_add_host(l->net, "ap", &l->ap);
   ts_net_add_host(l->net, "phone", &l->phone);
-  ts_ipprefix a = pfx("192.168.1.1", 24);
+  ts_ipprefix a = ts_test_prefix("192.168.1.1/24");
   ts_host_add_interface(l->ap, "wlan0", &a, 1, &l->ap_if);
   /* no address yet; a non-NULL array because host.c memcpy()s even zero entries */
   ts_ipprefix none[1];
@@ -483,7 +471,7 @@ static int build_lan(struct lan *l, const ts_dhcp_server_config *cfg) {
   ts_link_params p = {.delay = TS_MS, .mtu = 1500, .queue_limit = 100, .up = true};
   ts_link_id id;
   ts_net_connect(l->net, "wifi", &p, l->phone, l->phone_if, l->ap, l->ap_if, &id);
-  ts_ipprefix any = pfx("0.0.0.0", 0);
+  ts_ipprefix any = ts_test_prefix("0.0.0.0/0");
   ts_host_add_route(l->phone, &any, l->phone_if);
   ts_dhcp_server_config c = *cfg;
   c.iface = l->ap_if;
@@ -493,11 +481,11 @@ static int build_lan(struct lan *l, const ts_dhcp_server_config *cfg) {
 static ts_dhcp_server_config lan_config(void) {
   ts_dhcp_server_config c;
   memset(&c, 0, sizeof c);
-  c.pool_first = ip("192.168.1.100");
-  c.pool_last = ip("192.168.1.101");
+  c.pool_first = ts_test_addr("192.168.1.100");
+  c.pool_last = ts_test_addr("192.168.1.101");
   c.prefix_len = 24;
-  c.router = ip("192.168.1.1");
-  c.dns[0] = ip("192.168.1.1");
+  c.router = ts_test_addr("192.168.1.1");
+  c.dns[0] = ts_test_addr("192.168.1.1");
   c.dns_count = 1;
   c.domain = "home";
   c.routes[0] = route("0.0.0.0", 1, "192.168.1.1");
@@ -552,7 +540,7 @@ static void client_discover(void *obj, uint64_t arg) {
   ts_dhcp_message m;
   c->xid++;
   client_message(c, &m, TS_DHCP_DISCOVER);
-  ts_ipaddr zero = ip("0.0.0.0");
+  ts_ipaddr zero = ts_test_addr("0.0.0.0");
   c->state = C_SELECTING;
   client_send(c, &m, &zero, &c->to);
 }
@@ -588,7 +576,7 @@ static void client_receive(struct client *c, const ts_ip_info *info, const uint8
     r.server_id = o.server_id;
     r.requested_ip = c->force_request.family == 4 ? c->force_request : o.address.addr;
     c->state = C_REQUESTING;
-    ts_ipaddr zero = ip("0.0.0.0");
+    ts_ipaddr zero = ts_test_addr("0.0.0.0");
     client_send(c, &r, &zero, &c->to);
   } else if (o.type == TS_DHCP_ACK && (c->state == C_REQUESTING || c->state == C_RENEWING)) {
     c->acks++;
@@ -627,7 +615,7 @@ static void client_init(struct client *c, struct lan *l, ts_host *h, uint8_t id)
   c->mac[0] = 0x02;
   c->mac[5] = id;
   c->xid = (uint32_t)id << 24;
-  c->to = ip("192.168.1.1"); /* see dhcp_broadcast_discover_reaches_server */
+  c->to = ts_test_addr("192.168.1.1"); /* see dhcp_broadcast_discover_reaches_server */
   ts_host_set_transit_hook(h, client_transit, c);
   ts_host_bind_udp(h, TS_DHCP_CLIENT_PORT, client_udp, c);
 }
@@ -643,7 +631,7 @@ TS_TEST(dhcp_world_lease_with_classless_routes) {
   TS_CHECK_INT(c.state, ==, C_BOUND);
   TS_CHECK_INT(c.offers, ==, 1);
   TS_CHECK_INT(c.acks, ==, 1);
-  ts_ipaddr want = ip("192.168.1.100");
+  ts_ipaddr want = ts_test_addr("192.168.1.100");
   TS_CHECK(ts_ipaddr_equal(&c.lease.address.addr, &want));
   TS_CHECK_INT(c.lease.address.len, ==, 24);
   TS_CHECK(ts_ipaddr_equal(&c.last_dst, &want)); /* no broadcast flag: unicast to yiaddr */
@@ -651,7 +639,7 @@ TS_TEST(dhcp_world_lease_with_classless_routes) {
   TS_CHECK_INT(c.lease.route_count, ==, 2);
   TS_CHECK_INT(c.lease.routes[0].dst.len, ==, 1);
   TS_CHECK_INT(c.lease.routes[1].dst.addr.bytes[0], ==, 128);
-  ts_ipaddr gw = ip("192.168.1.1");
+  ts_ipaddr gw = ts_test_addr("192.168.1.1");
   TS_CHECK(ts_ipaddr_equal(&c.lease.routes[1].router, &gw));
   TS_CHECK(ts_ipaddr_equal(&c.lease.dns[0], &gw));
   TS_CHECK_STR(c.lease.domain, "home");
@@ -684,7 +672,7 @@ TS_TEST(dhcp_world_broadcast_flag_gets_broadcast_reply) {
   ts_world_schedule(l.w, 0, client_discover, &c, 0, NULL);
   ts_world_run_until(l.w, TS_SEC);
   TS_CHECK_INT(c.state, ==, C_BOUND);
-  ts_ipaddr bcast = ip("255.255.255.255");
+  ts_ipaddr bcast = ts_test_addr("255.255.255.255");
   TS_CHECK(ts_ipaddr_equal(&c.last_dst, &bcast));
   ts_world_destroy(l.w);
 }
@@ -702,7 +690,7 @@ TS_TEST(dhcp_world_allocation_order_and_exhaustion) {
     snprintf(name, sizeof name, "phone%d", i + 2);
     ts_net_add_host(l.net, name, &more[i]);
     uint32_t hi, ai;
-    ts_ipprefix extra = pfx("192.168.1.1", 24);
+    ts_ipprefix extra = ts_test_prefix("192.168.1.1/24");
     ts_ipprefix none[1];
     ts_host_add_interface(more[i], "en0", none, 0, &hi);
     /* a second AP interface per phone: links are point to point */
@@ -710,7 +698,7 @@ TS_TEST(dhcp_world_allocation_order_and_exhaustion) {
     ts_link_params p = {.delay = TS_MS, .mtu = 1500, .queue_limit = 100, .up = true};
     ts_link_id id;
     ts_net_connect(l.net, name, &p, more[i], hi, l.ap, ai, &id);
-    ts_ipprefix any = pfx("0.0.0.0", 0);
+    ts_ipprefix any = ts_test_prefix("0.0.0.0/0");
     ts_host_add_route(more[i], &any, hi);
     client_init(&c[i + 1], &l, more[i], (uint8_t)(i + 2));
     c[i + 1].broadcast_flag = true;
@@ -723,7 +711,7 @@ TS_TEST(dhcp_world_allocation_order_and_exhaustion) {
   ts_world_schedule(l.w, 3 * TS_SEC, client_discover, &c[2], 0, NULL);
   ts_world_run_until(l.w, 4 * TS_SEC);
   TS_CHECK_INT(c[0].state, ==, C_BOUND);
-  ts_ipaddr want = ip("192.168.1.101"); /* .100 is held for phone2's offer */
+  ts_ipaddr want = ts_test_addr("192.168.1.101"); /* .100 is held for phone2's offer */
   TS_CHECK(ts_ipaddr_equal(&c[0].lease.address.addr, &want));
   ts_dhcp_server_stats st;
   ts_dhcp_server_stats_get(l.dhcp, &st);
@@ -769,7 +757,7 @@ TS_TEST(dhcp_world_lease_expires_on_virtual_time) {
   ts_world_schedule(l.w, 11 * TS_SEC, client_discover, &b, 0, NULL);
   ts_world_run_until(l.w, 12 * TS_SEC);
   TS_CHECK_INT(b.state, ==, C_BOUND);
-  ts_ipaddr want = ip("192.168.1.100");
+  ts_ipaddr want = ts_test_addr("192.168.1.100");
   TS_CHECK(ts_ipaddr_equal(&b.lease.address.addr, &want));
   /* a's late renewal is refused: the address is b's now */
   a.state = C_BOUND;
@@ -816,12 +804,12 @@ TS_TEST(dhcp_world_request_for_wrong_address_is_naked) {
   TS_CHECK_INT(build_lan(&l, &cfg), ==, TS_OK);
   struct client a;
   client_init(&a, &l, l.phone, 1);
-  a.force_request = ip("192.168.1.101"); /* not what was offered */
+  a.force_request = ts_test_addr("192.168.1.101"); /* not what was offered */
   ts_world_schedule(l.w, 0, client_discover, &a, 0, NULL);
   ts_world_run_until(l.w, TS_SEC);
   TS_CHECK_INT(a.offers, ==, 1);
   TS_CHECK_INT(a.naks, ==, 1);
-  ts_ipaddr bcast = ip("255.255.255.255");
+  ts_ipaddr bcast = ts_test_addr("255.255.255.255");
   TS_CHECK(ts_ipaddr_equal(&a.last_dst, &bcast)); /* RFC 2131 §4.1: NAKs are broadcast */
   TS_CHECK(!ts_dhcp_server_lookup(l.dhcp, a.mac, 6, NULL, NULL));
   ts_world_destroy(l.w);
@@ -844,9 +832,9 @@ TS_TEST(dhcp_world_choosing_another_server_withdraws_offer) {
   client_init(&b, &l, l.phone, 2);
   ts_dhcp_message m;
   client_message(&b, &m, TS_DHCP_REQUEST);
-  m.server_id = ip("192.168.1.254");
-  m.requested_ip = ip("192.168.1.100");
-  ts_ipaddr zero = ip("0.0.0.0");
+  m.server_id = ts_test_addr("192.168.1.254");
+  m.requested_ip = ts_test_addr("192.168.1.100");
+  ts_ipaddr zero = ts_test_addr("0.0.0.0");
   b.state = C_REQUESTING;
   client_send(&b, &m, &zero, &b.to);
   ts_world_run_until(l.w, 2 * TS_SEC);
@@ -868,7 +856,7 @@ TS_TEST(dhcp_broadcast_discover_reaches_server) {
   TS_CHECK_INT(build_lan(&l, &cfg), ==, TS_OK);
   struct client a;
   client_init(&a, &l, l.phone, 1);
-  a.to = ip("255.255.255.255");
+  a.to = ts_test_addr("255.255.255.255");
   ts_world_schedule(l.w, 0, client_discover, &a, 0, NULL);
   ts_world_run_until(l.w, TS_SEC);
   ts_dhcp_server_stats st;
@@ -891,7 +879,7 @@ TS_TEST(dhcp_server_rejects_bad_config) {
   TS_CHECK_INT(build_lan(&l, &cfg), ==, TS_EINVAL);
   ts_world_destroy(l.w);
   cfg = lan_config();
-  cfg.pool_first = ip("192.168.1.200"); /* after pool_last */
+  cfg.pool_first = ts_test_addr("192.168.1.200"); /* after pool_last */
   TS_CHECK_INT(build_lan(&l, &cfg), ==, TS_EINVAL);
   ts_world_destroy(l.w);
   cfg = lan_config();
@@ -925,8 +913,8 @@ static int build_dns(struct dns_world *d) {
   ts_net_create(d->w, &d->net);
   ts_net_add_host(d->net, "client", &d->client);
   ts_net_add_host(d->net, "resolver", &d->server);
-  ts_ipprefix a[2] = {pfx("10.0.0.2", 24), pfx("fd00::2", 64)};
-  ts_ipprefix b[2] = {pfx("10.0.0.53", 24), pfx("fd00::53", 64)};
+  ts_ipprefix a[2] = {ts_test_prefix("10.0.0.2/24"), ts_test_prefix("fd00::2/64")};
+  ts_ipprefix b[2] = {ts_test_prefix("10.0.0.53/24"), ts_test_prefix("fd00::53/64")};
   uint32_t ia, ib;
   ts_host_add_interface(d->client, "eth0", a, 2, &ia);
   ts_host_add_interface(d->server, "eth0", b, 2, &ib);
@@ -939,7 +927,7 @@ static int build_dns(struct dns_world *d) {
 
 /* Sends a query and runs the world until it is answered (or not). */
 static void ask_raw(struct dns_world *d, const uint8_t *q, size_t n, const char *server) {
-  ts_ipaddr dst = ip(server), src;
+  ts_ipaddr dst = ts_test_addr(server), src;
   ts_host_source_for(d->client, &dst, &src);
   ts_packet *p = ts_packet_alloc(ts_world_pool(d->w), 1000);
   p->len = ts_ip_build_udp(p->data, 1000, &src, &dst, 40000, TS_DNS_PORT, q, (uint32_t)n);
@@ -961,7 +949,7 @@ static uint16_t rcode(const ts_dns_message *m) { return m->flags & TS_DNS_RCODE_
 TS_TEST(dns_world_answers_a_and_aaaa_from_zone) {
   struct dns_world d;
   TS_CHECK_INT(build_dns(&d), ==, TS_OK);
-  ts_ipaddr v4 = ip("203.0.113.5"), v4b = ip("203.0.113.6"), v6 = ip("2001:db8::5");
+  ts_ipaddr v4 = ts_test_addr("203.0.113.5"), v4b = ts_test_addr("203.0.113.6"), v6 = ts_test_addr("2001:db8::5");
   TS_CHECK_INT(ts_dns_server_add(d.dns, "relay.example.net", &v4, 300), ==, TS_OK);
   TS_CHECK_INT(ts_dns_server_add(d.dns, "relay.example.net", &v4b, 300), ==, TS_OK);
   TS_CHECK_INT(ts_dns_server_add(d.dns, "relay.example.net", &v6, 60), ==, TS_OK);
@@ -999,7 +987,7 @@ TS_TEST(dns_world_answers_a_and_aaaa_from_zone) {
 TS_TEST(dns_world_nxdomain_and_nodata) {
   struct dns_world d;
   TS_CHECK_INT(build_dns(&d), ==, TS_OK);
-  ts_ipaddr v4 = ip("203.0.113.5");
+  ts_ipaddr v4 = ts_test_addr("203.0.113.5");
   ts_dns_server_add(d.dns, "only-v4.example", &v4, 300);
   ask(&d, 1, "unknown.example", TS_DNS_TYPE_A);
   TS_CHECK_INT(d.replies, ==, 1);
@@ -1019,7 +1007,7 @@ TS_TEST(dns_world_nxdomain_and_nodata) {
 TS_TEST(dns_world_spoofs_a_name_and_stops) {
   struct dns_world d;
   TS_CHECK_INT(build_dns(&d), ==, TS_OK);
-  ts_ipaddr real = ip("203.0.113.5"), real6 = ip("2001:db8::5"), evil = ip("198.51.100.66");
+  ts_ipaddr real = ts_test_addr("203.0.113.5"), real6 = ts_test_addr("2001:db8::5"), evil = ts_test_addr("198.51.100.66");
   ts_dns_server_add(d.dns, "relay.example.net", &real, 300);
   ts_dns_server_add(d.dns, "relay.example.net", &real6, 300);
   TS_CHECK_INT(ts_dns_server_spoof(d.dns, "Relay.Example.Net.", &evil, 5), ==, TS_OK);
@@ -1087,7 +1075,7 @@ TS_TEST(dns_world_truncates_big_answers) {
   for (int i = 0; i < 16; i++) {
     char text[48];
     snprintf(text, sizeof text, "2001:db8::%x", i + 1);
-    ts_ipaddr a = ip(text);
+    ts_ipaddr a = ts_test_addr(text);
     TS_CHECK_INT(ts_dns_server_add(d.dns, name, &a, 60), ==, TS_OK);
   }
   ask(&d, 5, name, TS_DNS_TYPE_AAAA);

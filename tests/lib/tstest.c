@@ -1,5 +1,6 @@
 #include "tstest.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -37,6 +38,37 @@ void ts_test_fail(const char *file, int line, const char *fmt, ...) {
 }
 
 int ts_test_failed_now(void) { return current_failed; }
+
+static int compare_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t ts_test_list_files(const char *dir, const char *suffix, char **names, size_t max) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  size_t n = 0, sl = strlen(suffix);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < max) {
+    size_t len = strlen(e->d_name);
+    if (len > sl && strcmp(e->d_name + len - sl, suffix) == 0) names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, compare_names);
+  return n;
+}
+
+void ts_test_free_names(char **names, size_t count) {
+  for (size_t i = 0; i < count; i++) free(names[i]);
+}
+
+int ts_test_first_line(const char *path, char *buf, size_t size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  int ok = fgets(buf, (int)size, f) != NULL;
+  fclose(f);
+  if (ok) buf[strcspn(buf, "\r\n")] = '\0';
+  return ok;
+}
 
 int ts_test_tshark_count(const char *path, const char *filter) {
   return ts_test_tshark_count_with(path, "", filter);

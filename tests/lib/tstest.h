@@ -15,6 +15,12 @@ void ts_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int ts_test_failed_now(void);
 int ts_test_main(int argc, char **argv);
+/* Names of the files in dir ending in suffix, sorted, at most max (strdup'ed: free
+ * them with ts_test_free_names); 0 when the folder cannot be read. */
+size_t ts_test_list_files(const char *dir, const char *suffix, char **names, size_t max);
+void ts_test_free_names(char **names, size_t count);
+/* The first line of a file without its line break; 0 when unreadable or empty. */
+int ts_test_first_line(const char *path, char *buf, size_t size);
 /* Frames of the capture at `path` that match the display filter, as tshark counts
  * them (-1 if tshark could not run). */
 int ts_test_tshark_count(const char *path, const char *filter);

@@ -3,16 +3,11 @@
 #include "ts_native.h"
 #include "ts_wire.h"
 #include "tstest.h"
-
-static ts_ipaddr addr(const char *text) {
-  ts_ipaddr a;
-  ts_ipaddr_parse(text, &a);
-  return a;
-}
+#include "tstest_net.h"
 
 static const ts_relay_endpoint *relay(void) {
   static ts_relay_endpoint r;
-  r.addr = addr("203.0.113.10");
+  r.addr = ts_test_addr("203.0.113.10");
   r.port = 51820;
   return &r;
 }
@@ -20,13 +15,13 @@ static const ts_relay_endpoint *relay(void) {
 static uint8_t buf[256];
 
 static uint32_t udp(const char *src, const char *dst, uint16_t sport, uint16_t dport) {
-  ts_ipaddr s = addr(src), d = addr(dst);
+  ts_ipaddr s = ts_test_addr(src), d = ts_test_addr(dst);
   uint8_t payload[32] = {4}; /* a WireGuard data message: type 4, reserved zero */
   return ts_ip_build_udp(buf, sizeof buf, &s, &d, sport, dport, payload, sizeof payload);
 }
 
 static uint32_t ping(const char *src, const char *dst) {
-  ts_ipaddr s = addr(src), d = addr(dst);
+  ts_ipaddr s = ts_test_addr(src), d = ts_test_addr(dst);
   return ts_ip_build_echo(buf, sizeof buf, &s, &d, false, 1, 1, NULL, 0);
 }
 

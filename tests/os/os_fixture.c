@@ -2,18 +2,6 @@
 
 #include "os_fixture.h"
 
-ts_ipaddr ip(const char *text) {
-  ts_ipaddr a;
-  if (!ts_ipaddr_parse(text, &a)) memset(&a, 0, sizeof a);
-  return a;
-}
-
-ts_ipprefix pfx(const char *text) {
-  ts_ipprefix p;
-  if (ts_ipprefix_parse(text, &p)) memset(&p, 0, sizeof p);
-  return p;
-}
-
 int phone_init(phone *ph, ts_os_profile *profile) {
   memset(ph, 0, sizeof *ph);
   int rc = 0;
@@ -27,17 +15,17 @@ int phone_init(phone *ph, ts_os_profile *profile) {
   ts_os_iface_add(ph->ifaces, "en0", TS_IFT_WIFI, &ph->en0);
   ts_os_iface_add(ph->ifaces, "pdp_ip0", TS_IFT_CELLULAR, &ph->cell);
   ts_os_iface_add(ph->ifaces, "utun0", TS_IFT_TUNNEL, &ph->utun);
-  ts_ipprefix lo = pfx("127.0.0.1/8");
+  ts_ipprefix lo = ts_test_prefix("127.0.0.1/8");
   ts_os_iface_add_address(ph->ifaces, ph->lo, &lo);
   ts_os_iface_set_up(ph->ifaces, ph->lo, true);
   ts_os_iface_set_up(ph->ifaces, ph->en0, true);
   ts_os_iface_set_up(ph->ifaces, ph->cell, true);
   ts_os_iface_set_primary(ph->ifaces, ph->en0);
-  ts_dhcp_lease lease = {.address = pfx("192.168.1.20/24"), .router = ip("192.168.1.1")};
+  ts_dhcp_lease lease = {.address = ts_test_prefix("192.168.1.20/24"), .router = ts_test_addr("192.168.1.1")};
   rc = ts_route_apply_dhcp(ph->routes, ph->ifaces, ph->en0, &lease);
-  ts_ipprefix cell = pfx("10.200.0.5/32");
+  ts_ipprefix cell = ts_test_prefix("10.200.0.5/32");
   if (!rc) rc = ts_os_iface_add_address(ph->ifaces, ph->cell, &cell);
-  ts_route def = {.dst = pfx("0.0.0.0/0"), .iface = ph->cell};
+  ts_route def = {.dst = ts_test_prefix("0.0.0.0/0"), .iface = ph->cell};
   if (!rc) rc = ts_route_add(ph->routes, &def);
   ts_vpn_config_set_enabled(ph->config, true);
   if (!rc) rc = ts_vpn_session_create(&ph->session, ph->profile, ph->config, ph->ifaces, ph->utun);
@@ -57,11 +45,11 @@ void phone_free(phone *ph) {
 
 void settings_with(ts_vpn_settings *s, const char *const *included) {
   ts_vpn_settings_init(s);
-  s->tunnel_remote_address = ip("198.51.100.7");
-  ts_ipprefix a = pfx("10.64.0.2/32");
+  s->tunnel_remote_address = ts_test_addr("198.51.100.7");
+  ts_ipprefix a = ts_test_prefix("10.64.0.2/32");
   ts_vpn_settings_add_address(s, &a);
   for (size_t i = 0; included && included[i]; i++) {
-    ts_ipprefix p = pfx(included[i]);
+    ts_ipprefix p = ts_test_prefix(included[i]);
     ts_vpn_settings_include(s, &p);
   }
 }
@@ -81,7 +69,7 @@ void vpn_connect(phone *ph) {
 }
 
 ts_verdict decide_scoped(phone *ph, ts_traffic_class cls, const char *dst, ts_scope scope) {
-  ts_policy_flow f = {.cls = cls, .scope = scope, .dst = ip(dst)};
+  ts_policy_flow f = {.cls = cls, .scope = scope, .dst = ts_test_addr(dst)};
   ts_verdict v;
   ts_policy_decide(&ph->env, &f, &v);
   return v;

@@ -6,6 +6,7 @@
 #define OS_FIXTURE_H
 
 #include "ts_policy.h"
+#include "tstest_net.h"
 #include "ts_sock.h"
 
 typedef struct phone {
@@ -24,8 +25,6 @@ typedef struct phone {
 int phone_init(phone *ph, ts_os_profile *profile);
 void phone_free(phone *ph);
 
-ts_ipaddr ip(const char *text);
-ts_ipprefix pfx(const char *text);
 
 /* Tunnel settings: tunnelRemoteAddress 198.51.100.7, address 10.64.0.2/32, and the
  * included routes given as a NULL-terminated list of prefixes. */

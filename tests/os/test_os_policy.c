@@ -43,7 +43,7 @@ TS_TEST(rule_vpn_excluded_route_A_ROUTE) {
   static const char *const all[] = {"0.0.0.0/0", NULL};
   ts_vpn_settings s;
   settings_with(&s, all);
-  ts_ipprefix ex = pfx("1.1.1.0/24");
+  ts_ipprefix ex = ts_test_prefix("1.1.1.0/24");
   ts_vpn_settings_exclude(&s, &ex);
   vpn_connect_with(&ph, &s, TS_START_APP);
   ts_verdict v = decide(&ph, TS_TC_APP, "1.1.1.1");
@@ -80,9 +80,9 @@ TS_TEST(rule_system_table_supersedes_vpn_routes_A_ROUTE) {
  * rogue DHCP server take everything out of a route-based VPN. */
 TS_TEST(rule_system_table_supersedes_dhcp_option121_TV) {
   SETUP(ph);
-  ts_dhcp_lease lease = {.address = pfx("192.168.1.20/24"), .classless_count = 2};
-  lease.classless[0] = (ts_route){.dst = pfx("0.0.0.0/1"), .gateway = ip("192.168.1.1")};
-  lease.classless[1] = (ts_route){.dst = pfx("128.0.0.0/1"), .gateway = ip("192.168.1.1")};
+  ts_dhcp_lease lease = {.address = ts_test_prefix("192.168.1.20/24"), .classless_count = 2};
+  lease.classless[0] = (ts_route){.dst = ts_test_prefix("0.0.0.0/1"), .gateway = ts_test_addr("192.168.1.1")};
+  lease.classless[1] = (ts_route){.dst = ts_test_prefix("128.0.0.0/1"), .gateway = ts_test_addr("192.168.1.1")};
   TS_CHECK_INT(ts_route_apply_dhcp(ph.routes, ph.ifaces, ph.en0, &lease), ==, 0);
   vpn_connect(&ph);
   ts_verdict v = decide(&ph, TS_TC_APP, "8.8.8.8");
@@ -150,7 +150,7 @@ TS_TEST(rule_enforce_routes_supersedes_scoping_A_ROUTE) {
  * supersedes the system table, except with excludeLocalNetworks. */
 TS_TEST(rule_enforce_routes_supersedes_table_local_exempt_A_ROUTE) {
   SETUP(ph);
-  ts_dhcp_lease lease = {.address = pfx("10.10.0.20/16"), .router = ip("10.10.0.1")};
+  ts_dhcp_lease lease = {.address = ts_test_prefix("10.10.0.20/16"), .router = ts_test_addr("10.10.0.1")};
   ts_route_apply_dhcp(ph.routes, ph.ifaces, ph.en0, &lease);
   static const char *const ten[] = {"10.0.0.0/8", NULL};
   ts_vpn_settings s;
@@ -174,7 +174,7 @@ TS_TEST(rule_enforce_excluded_to_primary_and_quirk_F_EXCL) {
   static const char *const all[] = {"0.0.0.0/0", NULL};
   ts_vpn_settings s;
   settings_with(&s, all);
-  ts_ipprefix ex = pfx("1.1.1.0/24");
+  ts_ipprefix ex = ts_test_prefix("1.1.1.0/24");
   ts_vpn_settings_exclude(&s, &ex);
   vpn_connect_with(&ph, &s, TS_START_APP);
   ts_vpn_config_set_flag(ph.config, TS_FLAG_ENFORCE_ROUTES, true);
@@ -195,7 +195,7 @@ TS_TEST(rule_ian_excluded_routes_quirk_F_EXCL) {
   static const char *const all[] = {"0.0.0.0/0", NULL};
   ts_vpn_settings s;
   settings_with(&s, all);
-  ts_ipprefix ex = pfx("1.1.1.0/24");
+  ts_ipprefix ex = ts_test_prefix("1.1.1.0/24");
   ts_vpn_settings_exclude(&s, &ex);
   vpn_connect_with(&ph, &s, TS_START_APP);
   EXPECT(decide(&ph, TS_TC_APP, "1.1.1.1"), TS_VERDICT_TUNNEL, ph.utun, TS_RULE_IAN_SCOPED_TO_TUNNEL);
@@ -243,7 +243,7 @@ TS_TEST(rule_ian_exclude_local_networks_A_ELN) {
  * exempts it unless the quirk narrows "local" to private ranges. */
 TS_TEST(quirk_local_network_includes_public_subnets_TC_WEB) {
   SETUP(ph);
-  ts_dhcp_lease lease = {.address = pfx("216.165.47.20/24"), .router = ip("216.165.47.1")};
+  ts_dhcp_lease lease = {.address = ts_test_prefix("216.165.47.20/24"), .router = ts_test_addr("216.165.47.1")};
   ts_route_apply_dhcp(ph.routes, ph.ifaces, ph.en0, &lease);
   set_ian(&ph, true);
   vpn_connect(&ph);
@@ -257,9 +257,9 @@ TS_TEST(quirk_local_network_includes_public_subnets_TC_WEB) {
 /* TV: whether option 121 destinations count as local for excludeLocalNetworks. */
 TS_TEST(quirk_local_network_includes_dhcp_routes_TV) {
   SETUP(ph);
-  ts_dhcp_lease lease = {.address = pfx("192.168.1.20/24"), .classless_count = 2};
-  lease.classless[0] = (ts_route){.dst = pfx("0.0.0.0/0"), .gateway = ip("192.168.1.1")};
-  lease.classless[1] = (ts_route){.dst = pfx("8.8.8.8/32"), .gateway = ip("192.168.1.1")};
+  ts_dhcp_lease lease = {.address = ts_test_prefix("192.168.1.20/24"), .classless_count = 2};
+  lease.classless[0] = (ts_route){.dst = ts_test_prefix("0.0.0.0/0"), .gateway = ts_test_addr("192.168.1.1")};
+  lease.classless[1] = (ts_route){.dst = ts_test_prefix("8.8.8.8/32"), .gateway = ts_test_addr("192.168.1.1")};
   ts_route_apply_dhcp(ph.routes, ph.ifaces, ph.en0, &lease);
   set_ian(&ph, true);
   vpn_connect(&ph);
@@ -524,7 +524,7 @@ TS_TEST(quirk_update_relaunch_skips_routes_IVPN_283) {
  * Missing rule: the IAN case would tunnel it, the non-IAN case would tunnel it. */
 TS_TEST(rule_preexisting_connections_A_ROUTE_PROTON) {
   SETUP(ph);
-  ts_policy_flow old = {.cls = TS_TC_APP, .dst = ip("8.8.8.8"), .pre_tunnel = true,
+  ts_policy_flow old = {.cls = TS_TC_APP, .dst = ts_test_addr("8.8.8.8"), .pre_tunnel = true,
                         .established_iface = ph.en0};
   ts_verdict v;
   vpn_connect(&ph);
@@ -575,7 +575,7 @@ TS_TEST(rule_loopback) {
 TS_TEST(rule_arrival_same_decision) {
   SETUP(ph);
   vpn_connect(&ph);
-  ts_policy_flow f = {.cls = TS_TC_APP, .dst = ip("8.8.8.8")};
+  ts_policy_flow f = {.cls = TS_TC_APP, .dst = ts_test_addr("8.8.8.8")};
   ts_verdict v;
   TS_CHECK(ts_policy_decide_arrival(&ph.env, &f, ph.utun, &v));
   TS_CHECK(!ts_policy_decide_arrival(&ph.env, &f, ph.en0, &v));

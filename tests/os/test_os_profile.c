@@ -10,22 +10,6 @@
 
 #define MAX_FILES 128
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static size_t list_yaml(const char *dir, char **names, size_t max) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  size_t n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL && n < max) {
-    size_t len = strlen(e->d_name);
-    if (len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0) names[n++] = strdup(e->d_name);
-  }
-  closedir(d);
-  qsort(names, n, sizeof *names, by_name);
-  return n;
-}
-
 static ts_os_profile *load(const char *path) {
   ts_os_profile *p = NULL;
   ts_diag d;
@@ -40,7 +24,7 @@ static ts_os_profile *load(const char *path) {
 
 TS_TEST(every_shipped_profile_loads) {
   char *names[MAX_FILES];
-  size_t n = list_yaml("models/os", names, MAX_FILES);
+  size_t n = ts_test_list_files("models/os", ".yaml", names, MAX_FILES);
   TS_CHECK_INT(n, >=, 7);
   for (size_t i = 0; i < n; i++) {
     char path[512];
@@ -90,19 +74,9 @@ TS_TEST(shipped_profiles_follow_the_sources) {
   for (int i = 0; i < 7; i++) ts_os_profile_destroy(p[i]);
 }
 
-/* The first line of a file without its line break. */
-static bool first_line(const char *path, char *buf, size_t size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return false;
-  bool ok = fgets(buf, (int)size, f) != NULL;
-  fclose(f);
-  if (ok) buf[strcspn(buf, "\r\n")] = '\0';
-  return ok;
-}
-
 TS_TEST(bad_profiles_give_file_line_col) {
   char *names[MAX_FILES];
-  size_t n = list_yaml("tests/os/bad_profiles", names, MAX_FILES);
+  size_t n = ts_test_list_files("tests/os/bad_profiles", ".yaml", names, MAX_FILES);
   TS_CHECK_INT(n, >=, 15);
   int failures = 0;
   for (size_t i = 0; i < n; i++) {
@@ -114,7 +88,7 @@ TS_TEST(bad_profiles_give_file_line_col) {
     ts_diag d;
     int rc = ts_os_profile_load_file(path, &p, &d);
     ts_diag_format(&d, got, sizeof got);
-    bool have = first_line(expect_path, line, sizeof line);
+    bool have = ts_test_first_line(expect_path, line, sizeof line);
     /* .expect files name the file relative to their folder */
     snprintf(expected, sizeof expected, "tests/os/bad_profiles/%s", line);
     if (!have) {

@@ -15,7 +15,7 @@ TS_TEST(bsd_bound_if_silent_fail_MV_BLOG) {
   ts_sock_id pinger, app;
   TS_CHECK_INT(ts_sock_bsd_open(ph.socks, TS_TC_PROVIDER, TS_IPPROTO_ICMP, &pinger), ==, 0);
   TS_CHECK_INT(ts_sock_bsd_bind_if(ph.socks, pinger, ph.utun), ==, 0);
-  ts_ipaddr gw = ip("10.64.0.1");
+  ts_ipaddr gw = ts_test_addr("10.64.0.1");
   ts_sock_send_result r;
   TS_CHECK_INT(ts_sock_send(ph.socks, pinger, &gw, &r), ==, 0);
   TS_CHECK_INT(r.status, ==, TS_SOCK_OK);
@@ -40,7 +40,7 @@ TS_TEST(bsd_preexisting_connection_PROTON_A_ROUTE) {
   SETUP(ph);
   ts_sock_id old, fresh;
   ts_sock_status st;
-  ts_ipaddr dst = ip("8.8.8.8");
+  ts_ipaddr dst = ts_test_addr("8.8.8.8");
   TS_CHECK_INT(ts_sock_bsd_open(ph.socks, TS_TC_APP, TS_IPPROTO_TCP, &old), ==, 0);
   TS_CHECK_INT(ts_sock_bsd_connect(ph.socks, old, &dst, &st), ==, 0);
   vpn_connect(&ph);
@@ -76,7 +76,7 @@ TS_TEST(nwconnection_virtual_interface_A_VIF_MV_BLOG) {
   SETUP(ph);
   vpn_connect(&ph);
   ts_nw_params vif = {.required_virtual_interface = true};
-  ts_ipaddr gw = ip("10.64.0.1");
+  ts_ipaddr gw = ts_test_addr("10.64.0.1");
   ts_sock_id c;
   TS_CHECK_INT(ts_sock_nw_create(ph.socks, TS_TC_APP, TS_IPPROTO_TCP, &gw, &vif, &c), ==, TS_EINVAL);
   TS_CHECK_INT(ts_sock_nw_create(ph.socks, TS_TC_PROVIDER, TS_IPPROTO_TCP, &gw, &vif, &c), ==, 0);
@@ -101,7 +101,7 @@ TS_TEST(nwconnection_virtual_interface_A_VIF_MV_BLOG) {
 TS_TEST(nwtcpconnection_viability_MV_BLOG_A_NWTCP) {
   SETUP(ph);
   vpn_connect(&ph);
-  ts_ipaddr gw = ip("10.64.0.1");
+  ts_ipaddr gw = ts_test_addr("10.64.0.1");
   ts_sock_id c;
   TS_CHECK_INT(ts_sock_nwtcp_create(ph.socks, &gw, &c), ==, 0);
   TS_CHECK_INT(ts_sock_nw_state(ph.socks, c), ==, TS_NW_PREPARING);
@@ -123,7 +123,7 @@ TS_TEST(nwconnection_required_type_waits) {
   SETUP(ph);
   ts_os_iface_set_up(ph.ifaces, ph.cell, false);
   ts_nw_params p = {.has_required_type = true, .required_type = TS_IFT_CELLULAR};
-  ts_ipaddr dst = ip("8.8.8.8");
+  ts_ipaddr dst = ts_test_addr("8.8.8.8");
   ts_sock_id c;
   TS_CHECK_INT(ts_sock_nw_create(ph.socks, TS_TC_APP, TS_IPPROTO_UDP, &dst, &p, &c), ==, 0);
   TS_CHECK_INT(ts_sock_nw_start(ph.socks, c), ==, 0);

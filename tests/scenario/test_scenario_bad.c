@@ -13,43 +13,6 @@
 #define BAD_DIR "tests/scenario_bad"
 #define MAX_FILES 256
 
-static int compare_names(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool has_suffix(const char *name, const char *suffix) {
-  size_t n = strlen(name), s = strlen(suffix);
-  return n > s && strcmp(name + n - s, suffix) == 0;
-}
-
-/* Names in BAD_DIR ending in suffix, sorted; returns the count. */
-static size_t list_files(const char *suffix, char **names, size_t max) {
-  DIR *dir = opendir(BAD_DIR);
-  if (!dir) return 0;
-  size_t count = 0;
-  struct dirent *e;
-  while ((e = readdir(dir)) != NULL && count < max) {
-    if (has_suffix(e->d_name, suffix)) names[count++] = strdup(e->d_name);
-  }
-  closedir(dir);
-  qsort(names, count, sizeof *names, compare_names);
-  return count;
-}
-
-static void free_names(char **names, size_t count) {
-  for (size_t i = 0; i < count; i++) free(names[i]);
-}
-
-/* The first line of a file, without its line break; false when unreadable. */
-static bool read_first_line(const char *path, char *buf, size_t size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return false;
-  bool ok = fgets(buf, (int)size, f) != NULL;
-  fclose(f);
-  if (ok) buf[strcspn(buf, "\r\n")] = '\0';
-  return ok;
-}
-
 static void read_whole(const char *path, char **data, size_t *len) {
   FILE *f = fopen(path, "rb");
   *data = NULL;
@@ -66,7 +29,7 @@ static void read_whole(const char *path, char **data, size_t *len) {
 static bool check_one(const char *yaml) {
   char expect_path[512], expected[1024], got[1024];
   snprintf(expect_path, sizeof expect_path, "%.*s.expect", (int)(strlen(yaml) - 5), yaml);
-  if (!read_first_line(expect_path, expected, sizeof expected)) {
+  if (!ts_test_first_line(expect_path, expected, sizeof expected)) {
     ts_test_fail(__FILE__, __LINE__, "%s: no readable %s", yaml, expect_path);
     return false;
   }
@@ -99,20 +62,20 @@ static bool check_one(const char *yaml) {
 
 TS_TEST(every_bad_file_gives_its_expected_message) {
   char *yamls[MAX_FILES];
-  size_t count = list_files(".yaml", yamls, MAX_FILES);
+  size_t count = ts_test_list_files(BAD_DIR, ".yaml", yamls, MAX_FILES);
   TS_CHECK_INT(count, >=, 20);
   TS_CHECK(chdir(BAD_DIR) == 0);
   size_t passed = 0;
   for (size_t i = 0; i < count; i++) passed += check_one(yamls[i]);
   TS_CHECK(chdir("../..") == 0);
-  free_names(yamls, count);
+  ts_test_free_names(yamls, count);
   TS_CHECK_INT(passed, ==, count);
 }
 
 /* An .expect without its .yaml is a test that silently does nothing. */
 TS_TEST(every_expect_file_has_its_yaml) {
   char *expects[MAX_FILES];
-  size_t count = list_files(".expect", expects, MAX_FILES);
+  size_t count = ts_test_list_files(BAD_DIR, ".expect", expects, MAX_FILES);
   size_t orphans = 0;
   for (size_t i = 0; i < count; i++) {
     char path[600];
@@ -122,7 +85,7 @@ TS_TEST(every_expect_file_has_its_yaml) {
       orphans++;
     }
   }
-  free_names(expects, count);
+  ts_test_free_names(expects, count);
   TS_CHECK_INT(orphans, ==, 0);
 }
 
