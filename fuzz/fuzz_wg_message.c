@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_ipsum.h"
 #include "ts_rng.h"
 #include "wg.h"
 
@@ -118,26 +119,13 @@ static void node_make(fnode *n, const uint8_t priv[32], uint8_t host, uint64_t s
   if (wg_peer_add_allowed_ip(n->peer, 4, peer_tun, 32) != WG_OK) FAIL("allowed ip");
 }
 
+/* An inner IPv4/UDP packet between two tunnel addresses (MSGMAX bytes of room). */
 static size_t ipv4_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4],
                           const uint8_t *payload, size_t plen) {
-  size_t total = 20 + 8 + plen;
-  memset(buf, 0, 28);
-  buf[0] = 0x45;
-  buf[2] = (uint8_t)(total >> 8);
-  buf[3] = (uint8_t)total;
-  buf[8] = 64;
-  buf[9] = 17;
-  memcpy(buf + 12, src, 4);
-  memcpy(buf + 16, dst, 4);
-  uint32_t sum = 0;
-  for (int i = 0; i < 20; i += 2) sum += (uint32_t)(buf[i] << 8 | buf[i + 1]);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  buf[10] = (uint8_t)(~sum >> 8);
-  buf[11] = (uint8_t)~sum;
-  buf[24] = (uint8_t)((8 + plen) >> 8);
-  buf[25] = (uint8_t)(8 + plen);
-  if (plen) memcpy(buf + 28, payload, plen);
-  return total;
+  ts_ipaddr s = {.family = 4}, d = {.family = 4};
+  memcpy(s.bytes, src, 4);
+  memcpy(d.bytes, dst, 4);
+  return ts_ip_build_udp(buf, MSGMAX, &s, &d, 0, 0, payload, (uint32_t)plen);
 }
 
 /* Delivers every queued datagram of `from` to `to`; returns the last rx result. */

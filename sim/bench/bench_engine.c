@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ts_bench.h"
+#include "ts_ipsum.h"
 #include "ts_rng.h"
 #include "wg.h"
 
@@ -66,17 +67,13 @@ static int pair_make(bnode *a, bnode *b) {
   return 0;
 }
 
+/* An inner IPv4/UDP packet of `total` bytes from tunnel address A to B. */
 static size_t ipv4_packet(uint8_t *buf, size_t total) {
-  memset(buf, 0xab, total);
-  memset(buf, 0, 20);
-  buf[0] = 0x45;
-  buf[2] = (uint8_t)(total >> 8);
-  buf[3] = (uint8_t)total;
-  buf[8] = 64;
-  buf[9] = 17;
-  memcpy(buf + 12, tun_a, 4);
-  memcpy(buf + 16, tun_b, 4);
-  return total;
+  static const uint8_t payload[2048];
+  ts_ipaddr s = {.family = 4}, d = {.family = 4};
+  memcpy(s.bytes, tun_a, 4);
+  memcpy(d.bytes, tun_b, 4);
+  return ts_ip_build_udp(buf, 2048, &s, &d, 9, 9, payload, (uint32_t)(total - TS_IPV4_HEADER - TS_UDP_HEADER));
 }
 
 /* One handshake A -> B at virtual time `now`; returns 0 when both completed. */
