@@ -1,5 +1,4 @@
 /* Scenario benchmark (see ts_bench_scenario.h). */
-#include "ts_bench_engine.h"
 #include "ts_bench_scenario.h"
 
 #include <sodium.h>
@@ -8,8 +7,8 @@
 #include <string.h>
 
 #include "ts_bench.h"
+#include "ts_bench_engine.h"
 #include "ts_native.h"
-#include "ts_rng.h"
 #include "ts_run.h"
 #include "wg.h"
 
@@ -17,84 +16,6 @@ const char *ts_bench_scenario_default_path(char *buf, size_t n) {
   const char *env = getenv("TUNNELSIM_MODELS");
   snprintf(buf, n, "%s/scenarios/bench-browsing.yaml", env ? env : TUNNELSIM_MODELS_DIR);
   return buf;
-}
-
-/* ---- baseline: one bare handshake between two in-memory engines ---- */
-
-typedef struct hs_node {
-  wg_device *dev;
-  wg_peer *peer;
-  ts_rng rng;
-  wg_endpoint ep;
-  uint8_t out[WG_MESSAGE_MAX];
-  size_t out_len;
-  uint64_t handshakes;
-} hs_node;
-
-static void hs_on_action(void *ctx, const wg_action *a) {
-  hs_node *n = ctx;
-  if (a->kind == WG_ACTION_SEND_UDP && a->len <= sizeof n->out) {
-    memcpy(n->out, a->data, a->len);
-    n->out_len = a->len;
-  } else if (a->kind == WG_ACTION_LOG && a->event == WG_EV_HANDSHAKE_COMPLETE) {
-    n->handshakes++;
-  }
-}
-
-static int hs_make(hs_node *n, uint64_t seed, uint8_t host, const uint8_t peer_pub[32], uint8_t peer_host,
-                   uint8_t pub[32]) {
-  memset(n, 0, sizeof *n);
-  ts_rng_init(&n->rng, seed, "bench/scenario-handshake");
-  n->ep = wg_endpoint_ipv4((const uint8_t[4]){192, 0, 2, host}, 51820);
-  wg_device_config cfg = {.rng = ts_rng_source, .rng_ctx = &n->rng, .mtu = 1420};
-  ts_rng_source(&n->rng, cfg.private_key, 32);
-  wg_key_clamp(cfg.private_key);
-  if (wg_key_public_from_private(pub, cfg.private_key) != WG_OK) return -1;
-  if (!peer_pub) return 0;
-  int rc = wg_device_create(&n->dev, &cfg);
-  sodium_memzero(cfg.private_key, 32);
-  if (rc != WG_OK) return -1;
-  wg_peer_config pc = {.endpoint = wg_endpoint_ipv4((const uint8_t[4]){192, 0, 2, peer_host}, 51820)};
-  memcpy(pc.public_key, peer_pub, 32);
-  return wg_device_add_peer(n->dev, &pc, &n->peer) == WG_OK ? 0 : -1;
-}
-
-static int hs_once(hs_node *a, hs_node *b, int64_t now) {
-  wg_sink sa = {hs_on_action, a}, sb = {hs_on_action, b};
-  uint64_t before = a->handshakes;
-  a->out_len = b->out_len = 0;
-  wg_peer_initiate_handshake(a->peer, now, &sa);
-  if (!a->out_len) return -1;
-  wg_device_rx_udp(b->dev, now, &a->ep, a->out, a->out_len, &sb);
-  if (!b->out_len) return -1;
-  wg_device_rx_udp(a->dev, now, &b->ep, b->out, b->out_len, &sa);
-  return a->handshakes > before ? 0 : -1;
-}
-
-/* Microseconds per handshake (initiation built, consumed, response consumed). */
-static double bare_handshake_usec(double seconds) {
-  hs_node *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
-  double usec = -1;
-  uint8_t pa[32], pb[32];
-  if (!a || !b || hs_make(a, 11, 1, NULL, 0, pa) || hs_make(b, 22, 2, NULL, 0, pb) ||
-      hs_make(a, 11, 1, pb, 2, pa) || hs_make(b, 22, 2, pa, 1, pb))
-    goto done;
-  int64_t now = WG_NS_PER_S;
-  uint64_t n = 0;
-  double t0 = ts_bench_wall_seconds(), t1;
-  do {
-    now += 6 * WG_NS_PER_S; /* past REKEY_TIMEOUT, so every initiation is allowed */
-    if (hs_once(a, b, now)) goto done;
-    n++;
-    t1 = ts_bench_wall_seconds();
-  } while (t1 - t0 < seconds);
-  usec = (t1 - t0) * 1e6 / (double)n;
-done:
-  if (a && a->dev) wg_device_destroy(a->dev);
-  if (b && b->dev) wg_device_destroy(b->dev);
-  free(a);
-  free(b);
-  return usec;
 }
 
 /* ---- the scenario ---- */
@@ -183,7 +104,7 @@ int ts_bench_scenario(const char *path, double seconds, ts_bench_scenario_result
   slice *= ROUNDS;
   out->hash_matches_fresh = out->hash_mismatches == 0;
 
-  out->handshake_usec = bare_handshake_usec(slice / 2);
+  out->handshake_usec = ts_bench_handshake_usec(slice / 2);
   out->x25519_usec = ts_bench_x25519_usec(slice / 4, false);
   out->x25519_base_usec = ts_bench_x25519_usec(slice / 4, true);
   if (out->handshake_usec < 0 || out->x25519_usec < 0) rc = fail(err, errlen, TS_ESTATE, "bare handshake", NULL);

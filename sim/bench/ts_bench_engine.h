@@ -30,6 +30,9 @@ typedef struct ts_bench_engine_result {
 /* Runs for about `seconds` of wall time in total. Returns 0, or -1 if the engine
  * could not be set up or a packet did not round-trip. */
 int ts_bench_engine(double seconds, ts_bench_engine_result *out);
+/* Microseconds per complete handshake between two in-memory engines (initiation
+ * built, consumed, response consumed), over about `seconds`; -1 on failure. */
+double ts_bench_handshake_usec(double seconds);
 /* Microseconds per X25519 operation (scalar multiplication, or with the base point),
  * over about `seconds`; -1 if libsodium refused the point. */
 double ts_bench_x25519_usec(double seconds, bool base);
