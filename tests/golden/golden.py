@@ -111,7 +111,7 @@ for scenario, verdict in CASES:
             check(name, False, f"exit {rc}: {err.strip()}")
             continue
         want_rc = 1 if j["findings"] else 0
-        check(name, rc == want_rc and verdict(j, profile) and j.get("wire", {}).get("agrees", True),
+        check(name, rc == want_rc and verdict(j, profile) and j["wire"]["agrees"],
               json.dumps({"exit": rc, "findings": [(f["kind"], f["interface"], f["time_ns"]) for f in j["findings"]],
                           "apps": j["phone_apps"], "wire": j.get("wire")}))
 
