@@ -76,6 +76,10 @@ struct ts_phone {
   uint32_t od_starts;
   char ssid[WIFI_SSID_MAX];
   uint64_t tcp_opened;       /* names connections uniquely (their ISN stream) */
+  bool locked;               /* from reboot until the first unlock (GT-23) */
+  bool asleep;
+  bool airplane;
+  ts_phone_app_state app_state;
   ts_phone_stats stats;
 };
 
@@ -395,8 +399,93 @@ int ts_phone_reboot(ts_phone *ph) {
   trace_event(ph, "reboot", NULL);
   int rc = ts_vpn_session_reboot(ph->session, now_of(ph));
   if (rc) return rc;
+  ph->locked = true;
+  ph->asleep = false;
   if (running) provider_killed(ph, TS_EXIT_REBOOT);
   od_schedule(ph, TS_OD_TRIGGER_BOOT);
+  return TS_OK;
+}
+
+/* ------------------------------------------------------------ the device */
+
+#define PROVIDER_OP(ph, op) \
+  do { \
+    if ((ph)->prov && (ph)->prov->op && ts_vpn_session_provider_running((ph)->session)) \
+      (ph)->prov->op((ph)->prov_ctx); \
+  } while (0)
+
+int ts_phone_unlock(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  if (!ph->locked) return TS_ESTATE;
+  ph->locked = false;
+  trace_event(ph, "device-unlocked", NULL);
+  PROVIDER_OP(ph, device_unlocked);
+  return TS_OK;
+}
+
+bool ts_phone_keychain_available(const ts_phone *ph) { return !ph->locked; }
+
+int ts_phone_sleep(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  if (ph->asleep) return TS_ESTATE;
+  ph->asleep = true;
+  trace_event(ph, "sleep", NULL);
+  ts_vpn_status st = ts_vpn_session_status(ph->session);
+  if (ts_vpn_config_flag(ph->config, TS_FLAG_DISCONNECT_ON_SLEEP) && st >= TS_VPN_CONNECTING &&
+      st <= TS_VPN_REASSERTING)
+    return ts_phone_vpn_stop(ph, TS_STOP_SLEEP);
+  PROVIDER_OP(ph, sleep);
+  return TS_OK;
+}
+
+int ts_phone_wake(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  if (!ph->asleep) return TS_ESTATE;
+  ph->asleep = false;
+  trace_event(ph, "wake", NULL);
+  PROVIDER_OP(ph, wake);
+  return TS_OK;
+}
+
+bool ts_phone_asleep(const ts_phone *ph) { return ph->asleep; }
+
+int ts_phone_set_airplane(ts_phone *ph, bool on) {
+  if (!ph) return TS_EINVAL;
+  if (ph->airplane == on) return TS_ESTATE;
+  ph->airplane = on;
+  trace_event(ph, "airplane-mode", on ? "on" : "off");
+  int rc = TS_OK;
+  if (ph->en0 > 0) rc = ts_phone_iface_set_up(ph, "en0", !on);
+  if (!rc && ph->cell > 0) rc = ts_phone_iface_set_up(ph, "pdp_ip0", !on);
+  return rc;
+}
+
+bool ts_phone_airplane(const ts_phone *ph) { return ph->airplane; }
+
+const char *ts_phone_app_state_name(ts_phone_app_state st) {
+  switch (st) {
+  case TS_PHONE_APP_INSTALLED: return "installed";
+  case TS_PHONE_APP_UPDATING: return "updating";
+  case TS_PHONE_APP_REMOVED: return "removed";
+  }
+  return "?";
+}
+
+int ts_phone_set_app_state(ts_phone *ph, ts_phone_app_state st) {
+  if (!ph || st > TS_PHONE_APP_REMOVED) return TS_EINVAL;
+  if (ph->app_state == st) return TS_OK;
+  ph->app_state = st;
+  trace_event(ph, "app-state", ts_phone_app_state_name(st));
+  return TS_OK;
+}
+
+ts_phone_app_state ts_phone_app_state_get(const ts_phone *ph) { return ph->app_state; }
+
+int ts_phone_open_app(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  if (ph->app_state != TS_PHONE_APP_INSTALLED) return TS_ESTATE;
+  trace_event(ph, "app-opened", NULL);
+  if (ph->prov && ph->prov->app_opened) ph->prov->app_opened(ph->prov_ctx);
   return TS_OK;
 }
 

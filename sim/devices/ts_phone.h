@@ -95,6 +95,15 @@ typedef struct ts_phone_provider_ops {
   /* Optional: the system ended the process (watchdog, SIGTERM, reboot): its state
    * is gone without stopTunnel's completion. Called after the session changed. */
   void (*killed)(void *ctx, ts_vpn_exit exit);
+  /* Optional, the device's events a provider may care about: the first unlock
+   * after boot (the Keychain becomes readable, GT-23), sleep() and wake() (A-SLEEP),
+   * and the containing app being opened by the user (it migrates settings and
+   * restarts the tunnel, GT-24). The first three run only while a provider process
+   * runs; app_opened runs whether or not one does. */
+  void (*device_unlocked)(void *ctx);
+  void (*sleep)(void *ctx);
+  void (*wake)(void *ctx);
+  void (*app_opened)(void *ctx);
 } ts_phone_provider_ops;
 
 /* A datagram or echo reply for a socket: info describes the packet, payload is
@@ -223,6 +232,35 @@ int ts_phone_vpn_app_disconnect(ts_phone *ph);
  * boot; then an on-demand evaluation with trigger boot (next event). Sockets and
  * apps are not reset yet. */
 int ts_phone_reboot(ts_phone *ph);
+/* ---- the device (docs/model-reference.md §6)
+ * The Keychain of items with after-first-unlock protection is unreadable from boot
+ * until the first unlock (errSecInteractionNotAllowed, GT-23). A new phone is
+ * unlocked; ts_phone_reboot locks it; ts_phone_unlock is the user's first unlock. */
+int ts_phone_unlock(ts_phone *ph);
+bool ts_phone_keychain_available(const ts_phone *ph);
+/* sleep(): with the configuration's disconnectOnSleep the session is stopped
+ * (stop reason sleep, A-HDR), else the provider's sleep op runs; wake() runs the
+ * provider's wake op. TS_ESTATE when already asleep / awake. */
+int ts_phone_sleep(ts_phone *ph);
+int ts_phone_wake(ts_phone *ph);
+bool ts_phone_asleep(const ts_phone *ph);
+/* Airplane mode: every physical interface down (on) or back up (off). */
+int ts_phone_set_airplane(ts_phone *ph, bool on);
+bool ts_phone_airplane(const ts_phone *ph);
+
+/* The VPN app as the App Store sees it (sim/devices/ts_appstore.h drives it). */
+typedef enum ts_phone_app_state {
+  TS_PHONE_APP_INSTALLED = 0, /* runnable: the app and its provider can launch */
+  TS_PHONE_APP_UPDATING,      /* an update replaces the bundle (see the update quirks) */
+  TS_PHONE_APP_REMOVED,       /* uninstalled */
+} ts_phone_app_state;
+const char *ts_phone_app_state_name(ts_phone_app_state st);
+int ts_phone_set_app_state(ts_phone *ph, ts_phone_app_state st);
+ts_phone_app_state ts_phone_app_state_get(const ts_phone *ph);
+/* The user opens the containing app: its app_opened op runs (TS_ESTATE while
+ * the app is updating or removed: its icon is a placeholder, nothing launches). */
+int ts_phone_open_app(ts_phone *ph);
+
 /* The SSID of the Wi-Fi network en0 is on (ssidMatch); NULL or "" clears it. */
 void ts_phone_set_wifi_ssid(ts_phone *ph, const char *ssid);
 /* Evaluates the on-demand rules now for trigger t and acts: start (cause
