@@ -15,6 +15,7 @@ const char *ts_strerror(int code) {
   case TS_ENOTSUP: return "not supported";
   case TS_ESTATE: return "not valid in the current state";
   case TS_EDETERMINISM: return "run is not deterministic";
+  case TS_EREFUSED: return "refused by the system (retry once the blocking state, e.g. an app update, has ended)";
   default: return "unknown error";
   }
 }

@@ -17,6 +17,7 @@ enum ts_error {
   TS_ENOTSUP = -10,   /* not supported by this backend or build */
   TS_ESTATE = -11,    /* the call is not valid in the object's current state */
   TS_EDETERMINISM = -12, /* two runs of the same input differed */
+  TS_EREFUSED = -13,  /* the system refused the request (e.g. a provider launch mid-update) */
 };
 
 const char *ts_strerror(int code);

@@ -23,6 +23,8 @@ struct ts_trace {
   uint32_t interface_count;
   char (*names)[NAME_MAX_LEN];
   uint32_t names_cap;
+  ts_trace_event_fn on_event;
+  void *on_event_ctx;
 };
 
 enum record_kind { REC_INTERFACE = 1, REC_PACKET, REC_EVENT, REC_KEYLOG, REC_PACKET_AGAIN };
@@ -62,6 +64,8 @@ void ts_trace_reset(ts_trace *t) {
   blake2b_init(&t->hash, TS_TRACE_HASH_LEN);
   t->records = 0;
   t->interface_count = 0;
+  t->on_event = NULL;
+  t->on_event_ctx = NULL;
 }
 
 int ts_trace_open_pcapng(ts_trace *t, const char *path) {
@@ -189,6 +193,12 @@ void ts_trace_event(ts_trace *t, ts_time now, const char *kind, const char *subj
     }
     fputs("}\n", t->jsonl);
   }
+  if (t->on_event) t->on_event(t->on_event_ctx, now, kind, subject, detail);
+}
+
+void ts_trace_set_event_listener(ts_trace *t, ts_trace_event_fn fn, void *ctx) {
+  t->on_event = fn;
+  t->on_event_ctx = fn ? ctx : NULL;
 }
 
 void ts_trace_keylog(ts_trace *t, ts_time now, const char *text) {

@@ -49,6 +49,13 @@ void ts_trace_event(ts_trace *t, ts_time now, const char *kind, const char *subj
                     const char *detail);
 void ts_trace_keylog(ts_trace *t, ts_time now, const char *text);
 
+/* An observer of named events (the run's lifecycle oracles read the devices'
+ * events this way instead of reaching into them). Called after the event is
+ * recorded; must not record events itself. NULL removes it; reset removes it. */
+typedef void (*ts_trace_event_fn)(void *ctx, ts_time now, const char *kind, const char *subject,
+                                  const char *detail);
+void ts_trace_set_event_listener(ts_trace *t, ts_trace_event_fn fn, void *ctx);
+
 uint64_t ts_trace_records(const ts_trace *t);
 /* The hash of everything recorded so far (the trace may continue afterwards). */
 void ts_trace_hash(const ts_trace *t, uint8_t out[TS_TRACE_HASH_LEN]);
