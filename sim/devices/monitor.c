@@ -14,6 +14,7 @@ struct ts_monitor {
   ts_world *w;
   ts_monitor_config cfg;
   ts_monitor_state state;
+  bool asleep;             /* the device sleeps: the connectivity timer is stopped */
   uint32_t gen;
   ts_sock_id sock;
   uint16_t id, seq;
@@ -21,6 +22,8 @@ struct ts_monitor {
   ts_time last_ping, last_reply, attempt_start, establish_timeout;
   uint32_t attempt;
   ts_monitor_stats stats;
+  ts_monitor_send last_send;
+  bool tried;              /* last_send holds an attempt */
   uint8_t payload[MAX_PAYLOAD];
   uint8_t pkt[TS_IPV6_HEADER + TS_ICMP_ECHO_HEADER + MAX_PAYLOAD];
 };
@@ -73,18 +76,28 @@ static void send_ping(ts_monitor *m) {
   uint32_t n = m->cfg.payload_size;
   for (uint32_t i = 0; i < n; i++) m->payload[i] = (uint8_t)(i + seq);
   bool ok;
+  ts_monitor_send *ls = &m->last_send;
+  memset(ls, 0, sizeof *ls);
+  ls->at = now;
+  ls->seq = seq;
   if (m->cfg.path == TS_MONITOR_PATH_ENGINE) {
     ts_ipaddr src = ts_provider_tunnel_address(m->p, m->cfg.target.family);
     uint32_t len = src.family ? ts_ip_build_echo(m->pkt, sizeof m->pkt, &src, &m->cfg.target, false,
                                                  m->id, seq, m->payload, n)
                               : 0;
-    int rc = len ? ts_provider_tx_ip(m->p, m->pkt, len) : TS_EINVAL;
-    ok = rc == WG_OK || rc == WG_ESTAGED;
+    ls->rc = len ? ts_provider_tx_ip(m->p, m->pkt, len) : TS_EINVAL;
+    ok = ls->rc == WG_OK || ls->rc == WG_ESTAGED;
   } else {
     ts_sock_send_result res;
-    int rc = ts_phone_send_echo(m->ph, m->sock, &m->cfg.target, seq, m->payload, n, &res);
-    ok = rc == TS_OK && res.status == TS_SOCK_OK; /* a silent failure looks like success */
+    memset(&res, 0, sizeof res);
+    ls->rc = ts_phone_send_echo(m->ph, m->sock, &m->cfg.target, seq, m->payload, n, &res);
+    ls->status = res.status;
+    ls->verdict = res.verdict;
+    ok = ls->rc == TS_OK && res.status == TS_SOCK_OK; /* a silent failure looks like success */
+    ls->silent_failure = ok && res.verdict.kind == TS_VERDICT_SILENT_FAIL;
   }
+  ls->sent = ok;
+  m->tried = true;
   m->last_ping = now;
   if (!ok) {
     m->stats.send_errors++;
@@ -242,9 +255,44 @@ int ts_monitor_start(ts_monitor *m) {
   m->attempt_start = now;
   m->last_reply = now;
   memset(m->sent_at, 0, sizeof m->sent_at);
+  if (m->asleep) return TS_OK; /* the timer starts at the wake (ts_monitor_wake) */
   send_ping(m);
   ts_world_schedule_in(m->w, m->cfg.timings.check_interval, tick, m, m->gen, NULL);
   return TS_OK;
+}
+
+static void trace_power(ts_monitor *m, const char *what) {
+  ts_trace_event(ts_world_trace(m->w), now_of(m), "monitor", ts_phone_name(m->ph), what);
+}
+
+void ts_monitor_sleep(ts_monitor *m) {
+  if (!m || m->asleep) return;
+  m->asleep = true;
+  if (m->state == TS_MONITOR_STOPPED) return;
+  m->gen++; /* stopConnectivityCheckTimer: pending ticks are void */
+  trace_power(m, "sleep: connectivity timer stopped");
+}
+
+/* startConnectivityCheckTimer: a check at once, timeouts measured from now. The
+ * attempt's establish timeout keeps its value; only its reference moves. */
+void ts_monitor_wake(ts_monitor *m) {
+  if (!m || !m->asleep) return;
+  m->asleep = false;
+  if (m->state == TS_MONITOR_STOPPED) return;
+  ts_time now = now_of(m);
+  m->gen++;
+  m->attempt_start = now;
+  m->last_reply = now; /* the connected state's ping timeout counts from here */
+  trace_power(m, "wake: connectivity timer restarted");
+  ts_world_schedule_in(m->w, 0, tick, m, m->gen, NULL);
+}
+
+bool ts_monitor_asleep(const ts_monitor *m) { return m->asleep; }
+
+bool ts_monitor_last_send(const ts_monitor *m, ts_monitor_send *out) {
+  if (!m->tried) return false;
+  if (out) *out = m->last_send;
+  return true;
 }
 
 void ts_monitor_stop(ts_monitor *m) {
@@ -257,5 +305,6 @@ void ts_monitor_stop(ts_monitor *m) {
 }
 
 ts_monitor_state ts_monitor_state_of(const ts_monitor *m) { return m->state; }
+ts_monitor_path ts_monitor_path_get(const ts_monitor *m) { return m->cfg.path; }
 const ts_monitor_config *ts_monitor_config_of(const ts_monitor *m) { return &m->cfg; }
 void ts_monitor_get_stats(const ts_monitor *m, ts_monitor_stats *out) { *out = m->stats; }

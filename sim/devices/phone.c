@@ -39,7 +39,13 @@ typedef struct psock {        /* the phone's side of a socket: demux and deliver
   ts_phone_tcp_ops tcp_ops;
   bool has_tmpl;
   ts_tcp_config tmpl;
+  ts_verdict last_verdict;   /* of its last send (ts_phone_socket_last_verdict) */
 } psock;
+
+typedef struct listener {
+  ts_phone_listener fn;
+  void *ctx;
+} listener;
 
 typedef struct deferred {
   ts_packet *pkt;
@@ -80,6 +86,16 @@ struct ts_phone {
   bool asleep;
   bool airplane;
   ts_phone_app_state app_state;
+  uint32_t launches_refused;
+  bool od_suspended;         /* refused-launch-suspends-on-demand */
+  bool profile_present;      /* the configuration is listed in Settings */
+  bool removal_deferred;     /* config-removal-keeps-policy: applied at the next reboot */
+  bool removal_pending_stop; /* disable the configuration once the session is down */
+  listener listeners[TS_PHONE_MAX_LISTENERS];
+  size_t listener_count;
+  bool has_app_block;        /* ts_phone_last_app_block */
+  ts_verdict app_block;
+  ts_time app_block_at;
   ts_phone_stats stats;
 };
 
@@ -127,6 +143,7 @@ int ts_phone_create(ts_world *w, const ts_phone_config *cfg, ts_phone **out) {
   snprintf(ph->name, sizeof ph->name, "%s", name);
   ph->next_ephemeral = TS_PHONE_EPHEMERAL_FIRST;
   ph->od_last.rule = -1;
+  ph->profile_present = true;
   ph->ps = calloc(cap, sizeof *ph->ps);
   ph->ps_cap = cap;
   int rc = ph->ps ? 0 : TS_ENOMEM;
@@ -215,6 +232,7 @@ void ts_phone_path_changed(ts_phone *ph) {
 }
 
 static void watchdog_event(void *obj, uint64_t arg);
+static void removal_event(void *obj, uint64_t arg);
 
 static void on_session(void *ctx, const ts_vpn_session *s, ts_vpn_status from, ts_vpn_status to) {
   ts_phone *ph = ctx;
@@ -227,6 +245,10 @@ static void on_session(void *ctx, const ts_vpn_session *s, ts_vpn_status from, t
   ts_time deadline = ts_vpn_session_deadline(s);
   if (deadline != TS_TIME_NEVER)
     ts_world_schedule(ph->w, deadline, watchdog_event, ph, ph->wd_serial, NULL);
+  /* A removed configuration is disabled once its session is down; from an event,
+   * not inside the session's own listener call. */
+  if (to == TS_VPN_DISCONNECTED && ph->removal_pending_stop)
+    ts_world_schedule_in(ph->w, 0, removal_event, ph, 0, NULL);
   ts_phone_path_changed(ph);
 }
 
@@ -378,7 +400,12 @@ int ts_phone_vpn_kill(ts_phone *ph, ts_vpn_stop_reason reason, ts_vpn_exit exit)
 
 int ts_phone_tunnel_exited(ts_phone *ph, ts_vpn_stop_reason reason, ts_vpn_exit exit) {
   if (!ph) return TS_EINVAL;
-  return ts_vpn_session_provider_killed(ph->session, now_of(ph), reason, exit);
+  int rc = ts_vpn_session_provider_killed(ph->session, now_of(ph), reason, exit);
+  if (rc) return rc;
+  char d[64];
+  snprintf(d, sizeof d, "%s (%s)", ts_vpn_exit_name(exit), ts_vpn_stop_reason_name(reason));
+  trace_event(ph, "provider-killed", d);
+  return TS_OK;
 }
 
 int ts_phone_vpn_toggle(ts_phone *ph, bool on) {
@@ -393,6 +420,10 @@ int ts_phone_vpn_app_disconnect(ts_phone *ph) {
   return ts_phone_vpn_stop(ph, TS_STOP_USER_INITIATED);
 }
 
+static void notify(ts_phone *ph, ts_phone_event ev);
+static void od_resume(ts_phone *ph, const char *why);
+static int apply_removal(ts_phone *ph);
+
 int ts_phone_reboot(ts_phone *ph) {
   if (!ph) return TS_EINVAL;
   bool running = ts_vpn_session_provider_running(ph->session);
@@ -402,8 +433,15 @@ int ts_phone_reboot(ts_phone *ph) {
   ph->locked = true;
   ph->asleep = false;
   if (running) provider_killed(ph, TS_EXIT_REBOOT);
+  od_resume(ph, "reboot");
+  /* The stuck session's policy ends with the boot (config-removal-keeps-policy). */
+  if (ph->removal_deferred) {
+    trace_event(ph, "vpn-profile", "deferred removal takes effect at boot");
+    rc = apply_removal(ph);
+  }
+  notify(ph, TS_PHONE_EV_REBOOT);
   od_schedule(ph, TS_OD_TRIGGER_BOOT);
-  return TS_OK;
+  return rc;
 }
 
 /* ------------------------------------------------------------ the device */
@@ -420,6 +458,7 @@ int ts_phone_unlock(ts_phone *ph) {
   ph->locked = false;
   trace_event(ph, "device-unlocked", NULL);
   PROVIDER_OP(ph, device_unlocked);
+  notify(ph, TS_PHONE_EV_UNLOCK);
   return TS_OK;
 }
 
@@ -430,6 +469,7 @@ int ts_phone_sleep(ts_phone *ph) {
   if (ph->asleep) return TS_ESTATE;
   ph->asleep = true;
   trace_event(ph, "sleep", NULL);
+  notify(ph, TS_PHONE_EV_SLEEP);
   ts_vpn_status st = ts_vpn_session_status(ph->session);
   if (ts_vpn_config_flag(ph->config, TS_FLAG_DISCONNECT_ON_SLEEP) && st >= TS_VPN_CONNECTING &&
       st <= TS_VPN_REASSERTING)
@@ -444,6 +484,7 @@ int ts_phone_wake(ts_phone *ph) {
   ph->asleep = false;
   trace_event(ph, "wake", NULL);
   PROVIDER_OP(ph, wake);
+  notify(ph, TS_PHONE_EV_WAKE);
   return TS_OK;
 }
 
@@ -486,7 +527,50 @@ int ts_phone_open_app(ts_phone *ph) {
   if (ph->app_state != TS_PHONE_APP_INSTALLED) return TS_ESTATE;
   trace_event(ph, "app-opened", NULL);
   if (ph->prov && ph->prov->app_opened) ph->prov->app_opened(ph->prov_ctx);
+  notify(ph, TS_PHONE_EV_APP_OPENED);
   return TS_OK;
+}
+
+int ts_phone_app_update_installed(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  if (ph->app_state == TS_PHONE_APP_REMOVED) return TS_ESTATE;
+  ts_phone_set_app_state(ph, TS_PHONE_APP_INSTALLED);
+  od_resume(ph, "update installed");
+  notify(ph, TS_PHONE_EV_APP_UPDATED);
+  return TS_OK;
+}
+
+/* ------------------------------------------------------------ listeners */
+
+const char *ts_phone_event_name(ts_phone_event ev) {
+  static const char *const names[TS_PHONE_EV_COUNT] = {
+      "reboot", "unlock", "sleep", "wake", "app-opened", "app-updated", "app-removed",
+      "profile-removed"};
+  return (unsigned)ev < TS_PHONE_EV_COUNT ? names[ev] : NULL;
+}
+
+int ts_phone_listen(ts_phone *ph, ts_phone_listener fn, void *ctx) {
+  if (!ph || !fn) return TS_EINVAL;
+  if (ph->listener_count == TS_PHONE_MAX_LISTENERS) return TS_EFULL;
+  ph->listeners[ph->listener_count++] = (listener){fn, ctx};
+  return TS_OK;
+}
+
+int ts_phone_unlisten(ts_phone *ph, ts_phone_listener fn, void *ctx) {
+  if (!ph || !fn) return TS_EINVAL;
+  for (size_t i = 0; i < ph->listener_count; i++) {
+    if (ph->listeners[i].fn != fn || ph->listeners[i].ctx != ctx) continue;
+    memmove(&ph->listeners[i], &ph->listeners[i + 1],
+            (ph->listener_count - i - 1) * sizeof ph->listeners[0]);
+    ph->listener_count--;
+    return TS_OK;
+  }
+  return TS_ENOENT;
+}
+
+static void notify(ts_phone *ph, ts_phone_event ev) {
+  for (size_t i = 0; i < ph->listener_count; i++)
+    ph->listeners[i].fn(ph->listeners[i].ctx, ph, ev);
 }
 
 void ts_phone_set_wifi_ssid(ts_phone *ph, const char *ssid) {
@@ -539,8 +623,11 @@ static void od_event(void *obj, uint64_t arg) {
   ts_phone_on_demand_trigger(ph, (ts_od_trigger)arg, NULL);
 }
 
-/* Evaluations run from their own event at the same instant (never inside a send). */
+/* Evaluations run from their own event at the same instant (never inside a send).
+ * A suspended or removed configuration has no triggers; its rules stay (the
+ * policy still reads them). */
 static void od_schedule(ts_phone *ph, ts_od_trigger t) {
+  if (ph->od_suspended || !ph->profile_present) return;
   if (!ts_vpn_config_on_demand(ph->config) || (ph->od_pending & (1u << t))) return;
   ph->od_pending |= 1u << t;
   ts_world_schedule_in(ph->w, 0, od_event, ph, (uint64_t)t, NULL);
@@ -559,10 +646,139 @@ int ts_phone_vpn_set_enabled(ts_phone *ph, bool enabled) {
   return rc;
 }
 
+static int lq(const ts_phone *ph, ts_vpn_lifecycle_quirk q) {
+  return ts_vpn_session_lifecycle_quirk(ph->session, q);
+}
+
+static void refuse_event(ts_phone *ph, ts_vpn_start_cause cause, const char *why) {
+  char d[64];
+  snprintf(d, sizeof d, "%s: %s", ts_vpn_start_cause_name(cause), why);
+  trace_event(ph, "launch-refused", d);
+}
+
+/* Whether the provider may be launched now. While the app updates the old bundle
+ * cannot be relaunched (update-relaunch-refused, GAP-3, MV-BLOG); a refused
+ * on-demand launch suspends the triggers (refused-launch-suspends-on-demand, INF). */
+static int launch_gate(ts_phone *ph, ts_vpn_start_cause cause) {
+  if (!ph->profile_present || ph->app_state == TS_PHONE_APP_REMOVED) {
+    refuse_event(ph, cause, ph->profile_present ? "app removed" : "configuration removed");
+    return TS_ENOENT;
+  }
+  if (ph->app_state != TS_PHONE_APP_UPDATING || !lq(ph, TS_LQ_UPDATE_RELAUNCH_REFUSED))
+    return TS_OK;
+  ph->launches_refused++;
+  refuse_event(ph, cause, "app updating");
+  if (cause == TS_START_ON_DEMAND && !ph->od_suspended &&
+      lq(ph, TS_LQ_REFUSED_LAUNCH_SUSPENDS_ON_DEMAND)) {
+    ph->od_suspended = true;
+    trace_event(ph, "on-demand", "suspended after a refused launch");
+  }
+  return TS_EREFUSED;
+}
+
 int ts_phone_vpn_start(ts_phone *ph, ts_vpn_start_cause cause) {
+  if (!ph) return TS_EINVAL;
+  /* Only a launch is gated: a start the session refuses anyway keeps its error. */
+  if (ts_vpn_session_status(ph->session) == TS_VPN_DISCONNECTED) {
+    int gate = launch_gate(ph, cause);
+    if (gate) return gate;
+  }
   int rc = ts_vpn_session_start(ph->session, now_of(ph), cause);
   if (!rc) schedule_session(ph, EV_START_TUNNEL);
   return rc;
+}
+
+uint32_t ts_phone_launches_refused(const ts_phone *ph) { return ph->launches_refused; }
+bool ts_phone_on_demand_suspended(const ts_phone *ph) { return ph->od_suspended; }
+
+static void od_resume(ts_phone *ph, const char *why) {
+  if (!ph->od_suspended) return;
+  ph->od_suspended = false;
+  char d[64];
+  snprintf(d, sizeof d, "resumed: %s", why);
+  trace_event(ph, "on-demand", d);
+}
+
+/* ------------------------------------------------- the user and the VPN */
+
+bool ts_phone_settings_switch_on(const ts_phone *ph) {
+  ts_vpn_status st = ts_vpn_session_status(ph->session);
+  return st == TS_VPN_CONNECTING || st == TS_VPN_CONNECTED || st == TS_VPN_REASSERTING;
+}
+
+int ts_phone_settings_toggle(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  if (!ph->profile_present) return TS_ENOENT;
+  bool on = !ts_phone_settings_switch_on(ph);
+  trace_event(ph, "settings-toggle", on ? "on" : "off");
+  od_resume(ph, "Settings toggle");
+  return ts_phone_vpn_toggle(ph, on);
+}
+
+bool ts_phone_vpn_profile_present(const ts_phone *ph) { return ph->profile_present; }
+
+/* The removal takes effect: no more on-demand, the session stopped, then the
+ * configuration disabled (now, or from removal_event once it is down). */
+static int apply_removal(ts_phone *ph) {
+  ph->removal_deferred = false;
+  ts_vpn_config_set_on_demand(ph->config, false);
+  ts_vpn_status st = ts_vpn_session_status(ph->session);
+  if (st == TS_VPN_CONNECTING || st == TS_VPN_CONNECTED || st == TS_VPN_REASSERTING) {
+    ph->removal_pending_stop = true;
+    return ts_phone_vpn_stop(ph, TS_STOP_CONFIGURATION_REMOVED);
+  }
+  if (st == TS_VPN_DISCONNECTING) {
+    ph->removal_pending_stop = true;
+    return TS_OK;
+  }
+  ph->removal_pending_stop = false;
+  return ts_phone_vpn_set_enabled(ph, false);
+}
+
+static void removal_event(void *obj, uint64_t arg) {
+  ts_phone *ph = obj;
+  (void)arg;
+  if (!ph->removal_pending_stop || ts_vpn_session_status(ph->session) != TS_VPN_DISCONNECTED)
+    return;
+  ph->removal_pending_stop = false;
+  ts_phone_vpn_set_enabled(ph, false);
+}
+
+/* provider_was_running: the state before any kill by the caller. A session down
+ * because of its provider with none running is the stuck one whose policy
+ * outlives the removal (config-removal-keeps-policy, GAP-3, MV-BLOG). */
+static int remove_configuration(ts_phone *ph, bool provider_was_running) {
+  ph->profile_present = false;
+  notify(ph, TS_PHONE_EV_PROFILE_REMOVED);
+  bool stuck = !provider_was_running &&
+               ts_vpn_session_status(ph->session) == TS_VPN_DISCONNECTED &&
+               ts_vpn_session_down_cause(ph->session) == TS_DOWN_PROVIDER;
+  if (stuck && lq(ph, TS_LQ_CONFIG_REMOVAL_KEEPS_POLICY)) {
+    ph->removal_deferred = true;
+    trace_event(ph, "vpn-profile", "removal deferred to the next reboot: the policy stays");
+    return TS_OK;
+  }
+  return apply_removal(ph);
+}
+
+int ts_phone_remove_vpn_profile(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  if (!ph->profile_present) return TS_ENOENT;
+  trace_event(ph, "vpn-profile", "removed by the user");
+  return remove_configuration(ph, ts_vpn_session_provider_running(ph->session));
+}
+
+int ts_phone_uninstall_app(ts_phone *ph) {
+  if (!ph) return TS_EINVAL;
+  if (ph->app_state == TS_PHONE_APP_REMOVED) return TS_ESTATE;
+  bool running = ts_vpn_session_provider_running(ph->session);
+  trace_event(ph, "app-uninstalled", NULL);
+  if (running) ts_phone_vpn_kill(ph, TS_STOP_CONFIGURATION_REMOVED, TS_EXIT_SIGTERM);
+  ts_phone_set_app_state(ph, TS_PHONE_APP_REMOVED);
+  notify(ph, TS_PHONE_EV_APP_REMOVED);
+  if (!ph->profile_present) return TS_OK;
+  trace_event(ph, "vpn-profile", "removed with the app");
+  return remove_configuration(ph, running);
 }
 
 int ts_phone_vpn_stop(ts_phone *ph, ts_vpn_stop_reason reason) {
@@ -709,6 +925,27 @@ int ts_phone_socket_close(ts_phone *ph, ts_sock_id id) {
   return TS_OK;
 }
 
+int ts_phone_socket_drop(ts_phone *ph, ts_sock_id id) {
+  psock *s = ph ? find(ph, id) : NULL;
+  if (!s) return TS_EINVAL;
+  psock_release(ph, s); /* the endpoint is destroyed without sending */
+  return TS_OK;
+}
+
+int ts_phone_socket_last_verdict(const ts_phone *ph, ts_sock_id id, ts_verdict *out) {
+  const psock *s = ph ? find(ph, id) : NULL;
+  if (!s) return TS_ENOENT;
+  if (out) *out = s->last_verdict;
+  return TS_OK;
+}
+
+bool ts_phone_last_app_block(const ts_phone *ph, ts_verdict *out, ts_time *at) {
+  if (!ph->has_app_block) return false;
+  if (out) *out = ph->app_block;
+  if (at) *at = ph->app_block_at;
+  return true;
+}
+
 uint16_t ts_phone_socket_local_id(const ts_phone *ph, ts_sock_id id) {
   const psock *s = find(ph, id);
   return s ? s->local_id : 0;
@@ -763,10 +1000,22 @@ static void send_physical(ts_phone *ph, const psock *s, const ts_ipaddr *dst, co
   ts_world_link_send(ph->w, p->link, 1, pkt);
 }
 
+/* Remembers a send's verdict for the explainers: per socket, and phone-wide the
+ * last blocked packet of an ordinary app. */
+static void note_verdict(ts_phone *ph, psock *s, const ts_verdict *v) {
+  s->last_verdict = *v;
+  if (s->owner != TS_TC_APP || (v->kind != TS_VERDICT_DROP && v->kind != TS_VERDICT_SILENT_FAIL))
+    return;
+  ph->has_app_block = true;
+  ph->app_block = *v;
+  ph->app_block_at = now_of(ph);
+}
+
 /* Counts and traces a send that leaves nothing (an API error, a silent failure,
  * a drop); true when the verdict sends the packet somewhere. */
-static bool sendable(ts_phone *ph, const psock *s, const ts_sock_send_result *res) {
+static bool sendable(ts_phone *ph, psock *s, const ts_sock_send_result *res) {
   const ts_verdict *v = &res->verdict;
+  note_verdict(ph, s, v);
   if (res->status != TS_SOCK_OK) {
     ph->stats.send_errors++;
     verdict_event(ph, "phone-send-error",

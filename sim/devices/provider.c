@@ -5,7 +5,16 @@
 
 #include "ts_provider.h"
 
-enum { EV_SETTINGS_DONE = 1, EV_HANDSHAKE_DONE = 2 };
+/* The provider's own events. Each carries the launch generation and the connect
+ * attempt it belongs to: an event of an older process, or of a connect attempt
+ * the error state replaced, is ignored. */
+enum {
+  EV_SETTINGS_DONE = 1, /* setTunnelNetworkSettings calls back */
+  EV_HANDSHAKE_DONE,    /* the engine completed a handshake (acted on outside its call) */
+  EV_SETTINGS_TIMEOUT,  /* settings_timeout ran out (GT-30) */
+  EV_KEYCHAIN_RETRY,    /* bootRecoveryPeriodicity (GT-23) */
+  EV_CONNECT_BURST,     /* the apps' reconnect burst (GT-21) */
+};
 
 struct ts_provider {
   ts_phone *ph;
@@ -13,7 +22,14 @@ struct ts_provider {
   ts_provider_config cfg;
   char name[TS_WGDEV_NAME_MAX - 12];
   bool running, error, completed, monitor_reasserting;
+  ts_provider_error_reason reason; /* why error is set */
+  bool start_blocked;      /* startTunnel has not returned */
+  bool settings_pending;   /* setTunnelNetworkSettings called, no callback yet */
+  bool proceeded;          /* this connect attempt went on to the engine (settings or timeout) */
+  bool burst_done;         /* memory_on_connect applied in this process */
+  bool settings_outdated;  /* the stored settings (outlive processes) need migration (GT-24) */
   uint32_t gen;            /* launch generation: events of an older launch are ignored */
+  uint32_t attempt;        /* connect attempt within the launch (error state entries too) */
   uint64_t memory;         /* the process's resident memory (F-MEM model) */
   ts_sock_id sock;
   ts_wgdev *dev;
@@ -47,11 +63,29 @@ static void trace(ts_provider *p, const char *kind, const char *detail) {
   ts_trace_event(ts_world_trace(p->w), now_of(p), kind, p->name, detail);
 }
 
+static void provider_event(void *obj, uint64_t arg);
+
+static void schedule(ts_provider *p, ts_time in, int kind) {
+  uint64_t arg = (uint64_t)kind | ((uint64_t)(p->attempt & 0xffffff) << 8) |
+                 ((uint64_t)p->gen << 32);
+  ts_world_schedule_in(p->w, in, provider_event, p, arg, NULL);
+}
+
+/* The tunnel carries traffic for the first time in this process: the apps that
+ * waited re-open their connections at once (GT-21, meow-ios#98 in ios-model.md §1.6).
+ * Applied from its own event so that a jetsam never runs inside a session call. */
+static void note_connected(ts_provider *p) {
+  if (!p->cfg.memory_on_connect || p->burst_done || !p->completed || p->error || !p->dev) return;
+  p->burst_done = true;
+  schedule(p, 0, EV_CONNECT_BURST);
+}
+
 static void complete(ts_provider *p, const char *why) {
   if (p->completed) return;
   if (ts_phone_tunnel_start_completed(p->ph, 0) == TS_OK) {
     p->completed = true;
     trace(p, "provider-start-completed", why);
+    note_connected(p);
   }
 }
 
@@ -90,15 +124,13 @@ static void tp_deliver_ip(void *ctx, const uint8_t *pkt, size_t len) {
   else p->stats.utun_discarded++;
 }
 
-static void provider_event(void *obj, uint64_t arg);
-
 static void tp_on_event(void *ctx, int event, wg_peer *peer) {
   ts_provider *p = ctx;
   (void)peer;
   if (event != WG_EV_HANDSHAKE_COMPLETE) return;
   p->stats.handshakes++;
   /* Inside the engine call: act from the next event. */
-  ts_world_schedule_in(p->w, 0, provider_event, p, EV_HANDSHAKE_DONE | ((uint64_t)p->gen << 8), NULL);
+  schedule(p, 0, EV_HANDSHAKE_DONE);
 }
 
 static void on_socket(void *ctx, ts_sock_id sock, const ts_ip_info *info, const uint8_t *payload,
@@ -154,11 +186,11 @@ static void engine_down(ts_provider *p) {
 
 /* ------------------------------------------------------------ lifecycle */
 
-static void settings_done(ts_provider *p) {
-  if (ts_phone_tunnel_set_settings(p->ph, &p->cfg.settings) != TS_OK) {
-    trace(p, "provider-settings-refused", NULL);
-    return;
-  }
+/* The settings are applied, or WireGuardKit stopped waiting for them: the engine
+ * comes up and connects. Once per connect attempt. */
+static void proceed(ts_provider *p, const char *why) {
+  if (p->proceeded) return;
+  p->proceeded = true;
   int rc = engine_up(p);
   if (rc) {
     char d[64];
@@ -168,38 +200,32 @@ static void settings_done(ts_provider *p) {
     return;
   }
   if (p->mon) ts_monitor_start(p->mon);
-  if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_SETTINGS) complete(p, "settings applied");
+  if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_SETTINGS) complete(p, why);
+  note_connected(p); /* startTunnel may have completed before (the error state) */
 }
 
-static void provider_event(void *obj, uint64_t arg) {
-  ts_provider *p = obj;
-  if ((uint32_t)(arg >> 8) != p->gen || !p->running) return;
-  switch (arg & 0xff) {
-  case EV_SETTINGS_DONE:
-    settings_done(p);
-    break;
-  case EV_HANDSHAKE_DONE:
-    if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_HANDSHAKE) complete(p, "handshake");
-    break;
-  default:
-    break;
-  }
-}
-
-static void start_tunnel(void *ctx) {
-  ts_provider *p = ctx;
-  if (p->running) return;
-  p->gen++;
-  p->running = true;
-  p->error = p->completed = p->monitor_reasserting = false;
-  p->stats.launches++;
-  p->memory = 0;
-  if (ts_provider_set_memory(p, p->cfg.memory) != TS_OK || !p->running) return; /* jetsam at launch */
-  if (p->cfg.start_blocks) {
-    trace(p, "provider-start", "blocked");
+/* setTunnelNetworkSettings calls back: the OS has applied them. A callback after
+ * the timeout still applies them; the provider has already gone on. */
+static void settings_done(ts_provider *p) {
+  p->settings_pending = false;
+  if (ts_phone_tunnel_set_settings(p->ph, &p->cfg.settings) != TS_OK) {
+    trace(p, "provider-settings-refused", NULL);
     return;
   }
-  trace(p, "provider-start", NULL);
+  proceed(p, "settings applied");
+}
+
+static void settings_timed_out(ts_provider *p) {
+  if (p->proceeded) return;
+  p->stats.settings_timeouts++;
+  char d[96];
+  snprintf(d, sizeof d, "no callback after %lld ms: proceeding as if applied (WG db4e291)",
+           (long long)(p->cfg.settings_timeout / TS_MS));
+  trace(p, "provider-settings-timeout", d);
+  proceed(p, "settings timeout");
+}
+
+static int open_socket(ts_provider *p) {
   ts_phone_socket_params sp = {.owner = TS_TC_PROVIDER, .proto = TS_IPPROTO_UDP,
                                .api = TS_SOCK_BSD, .local_id = p->cfg.local_port,
                                .recv = on_socket, .ctx = p};
@@ -207,14 +233,159 @@ static void start_tunnel(void *ctx) {
   if (rc) {
     trace(p, "provider-error", "socket");
     p->sock = 0;
-    return;
   }
-  if (p->cfg.settings_never_complete) {
+  return rc;
+}
+
+/* A connect attempt: the socket, then setTunnelNetworkSettings with the tunnel's
+ * settings; the callback (after settings_delay, or never) and the timeout race. */
+static void connect_tunnel(ts_provider *p) {
+  p->attempt++;
+  p->proceeded = false;
+  if (!p->sock && open_socket(p) != TS_OK) return;
+  p->settings_pending = true;
+  if (p->cfg.settings_never_complete)
     trace(p, "provider-settings-pending", "setTunnelNetworkSettings never calls back");
-    return;
+  else
+    schedule(p, p->cfg.settings_delay, EV_SETTINGS_DONE);
+  if (p->cfg.settings_timeout) schedule(p, p->cfg.settings_timeout, EV_SETTINGS_TIMEOUT);
+}
+
+/* PacketTunnelActor+ErrorState.swift: 10.64.0.1/8, DNS 127.0.0.1, default routes
+ * (with routes); without routes: no address, no routes. */
+static void error_settings(const ts_provider *p, ts_vpn_settings *s) {
+  ts_vpn_settings_init(s);
+  ts_ipaddr_parse("127.0.0.1", &s->tunnel_remote_address);
+  if (p->cfg.error_mode != TS_PROVIDER_ERROR_WITH_ROUTES) return;
+  ts_ipprefix a, all4, all6;
+  ts_ipprefix_parse("10.64.0.1/8", &a);
+  ts_ipprefix_parse("0.0.0.0/0", &all4);
+  ts_ipprefix_parse("::/0", &all6);
+  ts_vpn_settings_add_address(s, &a);
+  ts_vpn_settings_include(s, &all4);
+  ts_vpn_settings_include(s, &all6);
+  ts_ipaddr dns;
+  ts_ipaddr_parse("127.0.0.1", &dns);
+  ts_vpn_settings_add_dns(s, &dns);
+}
+
+static int enter_error(ts_provider *p, ts_provider_error_reason reason) {
+  if (p->mon) ts_monitor_stop(p->mon);
+  engine_down(p);
+  p->attempt++; /* the replaced connect attempt's callback and timeout are void */
+  p->settings_pending = p->proceeded = false;
+  p->error = true;
+  p->reason = reason;
+  const char *routes =
+      p->cfg.error_mode == TS_PROVIDER_ERROR_WITH_ROUTES ? "with routes" : "without routes";
+  char d[64];
+  if (reason == TS_PROVIDER_REASON_USER) snprintf(d, sizeof d, "%s", routes);
+  else snprintf(d, sizeof d, "%s, %s", ts_provider_error_reason_name(reason), routes);
+  trace(p, "provider-error-state", d);
+  /* Only deviceLocked restarts by itself (State+Extensions.swift shouldRestartAutomatically). */
+  if (reason == TS_PROVIDER_REASON_DEVICE_LOCKED) {
+    ts_time period = p->cfg.boot_recovery_period ? p->cfg.boot_recovery_period
+                                                 : TS_PROVIDER_BOOT_RECOVERY_PERIOD;
+    schedule(p, period, EV_KEYCHAIN_RETRY);
   }
-  ts_world_schedule_in(p->w, p->cfg.settings_delay, provider_event, p,
-                       EV_SETTINGS_DONE | ((uint64_t)p->gen << 8), NULL);
+  ts_vpn_settings s;
+  error_settings(p, &s);
+  int rc = ts_phone_tunnel_set_settings(p->ph, &s);
+  if (rc) return rc;
+  complete(p, "error state");
+  return TS_OK;
+}
+
+/* Mullvad's error -> connecting: the tunnel's settings are applied again. */
+static void leave_error(ts_provider *p, const char *why) {
+  char d[80];
+  snprintf(d, sizeof d, "%s: %s", ts_provider_error_reason_name(p->reason), why);
+  p->error = false;
+  p->reason = TS_PROVIDER_REASON_NONE;
+  trace(p, "provider-error-state-left", d);
+  connect_tunnel(p);
+}
+
+static bool keychain_locked(const ts_provider *p) {
+  return p->cfg.needs_keychain && !ts_phone_keychain_available(p->ph);
+}
+
+/* Reading the settings at launch or on the recovery timer: the Keychain first
+ * (KeychainError.interactionNotAllowed -> deviceLocked), then the schema
+ * (UnsupportedSettingsVersionError -> outdatedSchema), BlockedStateErrorMapper.swift. */
+static ts_provider_error_reason settings_unreadable(const ts_provider *p) {
+  if (keychain_locked(p)) return TS_PROVIDER_REASON_DEVICE_LOCKED;
+  if (p->settings_outdated) return TS_PROVIDER_REASON_OUTDATED_SCHEMA;
+  return TS_PROVIDER_REASON_NONE;
+}
+
+static void keychain_retry(ts_provider *p) {
+  if (!p->error || p->reason != TS_PROVIDER_REASON_DEVICE_LOCKED) return;
+  p->stats.keychain_retries++;
+  ts_provider_error_reason r = settings_unreadable(p);
+  trace(p, "provider-keychain-retry",
+        r == TS_PROVIDER_REASON_DEVICE_LOCKED ? "locked" : "readable");
+  if (r == TS_PROVIDER_REASON_NONE) leave_error(p, "settings read");
+  else if (r != TS_PROVIDER_REASON_DEVICE_LOCKED) enter_error(p, r);
+  else schedule(p, p->cfg.boot_recovery_period ? p->cfg.boot_recovery_period
+                                               : TS_PROVIDER_BOOT_RECOVERY_PERIOD,
+                EV_KEYCHAIN_RETRY);
+}
+
+static void connect_burst(ts_provider *p) {
+  p->stats.connect_bursts++;
+  char d[64];
+  snprintf(d, sizeof d, "+%llu bytes", (unsigned long long)p->cfg.memory_on_connect);
+  trace(p, "provider-connect-burst", d);
+  ts_provider_set_memory(p, p->memory + p->cfg.memory_on_connect); /* may be a jetsam */
+}
+
+static void provider_event(void *obj, uint64_t arg) {
+  ts_provider *p = obj;
+  if ((uint32_t)(arg >> 32) != p->gen || ((arg >> 8) & 0xffffff) != (p->attempt & 0xffffff) ||
+      !p->running)
+    return;
+  switch (arg & 0xff) {
+  case EV_SETTINGS_DONE: settings_done(p); break;
+  case EV_HANDSHAKE_DONE:
+    if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_HANDSHAKE) complete(p, "handshake");
+    break;
+  case EV_SETTINGS_TIMEOUT: settings_timed_out(p); break;
+  case EV_KEYCHAIN_RETRY: keychain_retry(p); break;
+  case EV_CONNECT_BURST: connect_burst(p); break;
+  default: break;
+  }
+}
+
+/* startTunnel returns nothing: a blocked one never comes back (GT-22, GT-23 deadlock). */
+static bool start_blocks(ts_provider *p) {
+  const char *why = NULL;
+  if (p->cfg.start_blocks) why = "blocked";
+  else if (keychain_locked(p) && p->cfg.keychain_locked == TS_PROVIDER_KEYCHAIN_DEADLOCK)
+    why = "blocked: Keychain locked (errSecInteractionNotAllowed), deadlock";
+  if (!why) return false;
+  p->start_blocked = true;
+  trace(p, "provider-start", why);
+  return true;
+}
+
+static void start_tunnel(void *ctx) {
+  ts_provider *p = ctx;
+  if (p->running) return;
+  p->gen++;
+  p->running = true;
+  p->error = p->completed = p->monitor_reasserting = p->burst_done = false;
+  p->reason = TS_PROVIDER_REASON_NONE;
+  p->stats.launches++;
+  p->memory = 0;
+  if (p->mon && ts_phone_asleep(p->ph)) ts_monitor_sleep(p->mon); /* launched during sleep */
+  else if (p->mon) ts_monitor_wake(p->mon);
+  if (ts_provider_set_memory(p, p->cfg.memory) != TS_OK || !p->running) return; /* jetsam at launch */
+  if (start_blocks(p)) return;
+  trace(p, "provider-start", NULL);
+  ts_provider_error_reason r = settings_unreadable(p);
+  if (r != TS_PROVIDER_REASON_NONE) enter_error(p, r);
+  else connect_tunnel(p);
 }
 
 static void teardown(ts_provider *p) {
@@ -223,12 +394,14 @@ static void teardown(ts_provider *p) {
   if (p->sock) ts_phone_socket_close(p->ph, p->sock);
   p->sock = 0;
   p->running = false;
+  p->error = p->start_blocked = p->settings_pending = p->proceeded = false;
+  p->reason = TS_PROVIDER_REASON_NONE;
   p->gen++;
 }
 
 static void stop_tunnel(void *ctx, ts_vpn_stop_reason reason) {
   ts_provider *p = ctx;
-  if (p->running && (p->cfg.start_blocks || p->cfg.stop_never_completes)) {
+  if (p->running && (p->start_blocked || p->cfg.stop_never_completes)) {
     trace(p, "provider-stop-unanswered", ts_vpn_stop_reason_name(reason));
     return; /* the stop watchdog kills the process */
   }
@@ -308,6 +481,39 @@ static void on_monitor(void *ctx, ts_monitor *m, const ts_monitor_report *r) {
   if (p->cfg.monitor.on_report) p->cfg.monitor.on_report(p->cfg.monitor.ctx, m, r);
 }
 
+/* ------------------------------------------------------- device events */
+
+static void on_sleep(void *ctx) {
+  ts_provider *p = ctx;
+  if (p->mon) ts_monitor_sleep(p->mon);
+}
+
+static void on_wake(void *ctx) {
+  ts_provider *p = ctx;
+  if (p->mon) ts_monitor_wake(p->mon);
+}
+
+/* The user opens the containing app. It migrates outdated settings and reconnects
+ * (GT-24): a provider blocked on the old schema leaves its error state; without a
+ * provider process the app starts the VPN. Nothing to migrate: nothing happens. */
+static void app_opened(void *ctx) {
+  ts_provider *p = ctx;
+  bool migrated = p->settings_outdated;
+  p->settings_outdated = false;
+  if (migrated) trace(p, "provider-settings-migrated", "by the main app");
+  if (p->running && p->error && p->reason == TS_PROVIDER_REASON_OUTDATED_SCHEMA) {
+    leave_error(p, "settings migrated by the main app");
+    return;
+  }
+  if (!migrated || p->running) return;
+  int rc = ts_phone_vpn_start(p->ph, TS_START_APP);
+  if (rc) {
+    char d[96];
+    snprintf(d, sizeof d, "after migration: %s", ts_strerror(rc));
+    trace(p, "provider-app-start-refused", d);
+  }
+}
+
 /* ---------------------------------------------------------------- API */
 
 static void release(void *obj) { free(obj); }
@@ -323,7 +529,15 @@ int ts_provider_create(ts_phone *ph, const ts_provider_config *cfg, ts_provider 
   if (cfg->name) snprintf(p->name, sizeof p->name, "%s", cfg->name);
   else snprintf(p->name, sizeof p->name, "%s-provider", ts_phone_name(ph));
   if (!p->cfg.settings.tunnel_remote_address.family) p->cfg.settings.tunnel_remote_address = cfg->relay;
-  static const ts_phone_provider_ops ops = {start_tunnel, stop_tunnel, read_packet, killed};
+  /* device_unlocked stays NULL: Mullvad notices the unlock on its recovery timer only
+   * (bootRecoveryPeriodicity, MV-CODE), never from the unlock event. */
+  static const ts_phone_provider_ops ops = {.start_tunnel = start_tunnel,
+                                            .stop_tunnel = stop_tunnel,
+                                            .read_packet = read_packet,
+                                            .killed = killed,
+                                            .sleep = on_sleep,
+                                            .wake = on_wake,
+                                            .app_opened = app_opened};
   int rc = ts_world_attach(p->w, p, release);
   if (rc) {
     free(p);
@@ -352,32 +566,28 @@ int ts_provider_stop(ts_provider *p, ts_vpn_stop_reason reason) {
 
 int ts_provider_enter_error_state(ts_provider *p) {
   if (!p || !p->running) return TS_ESTATE;
-  if (p->mon) ts_monitor_stop(p->mon);
-  engine_down(p);
-  p->error = true;
-  ts_vpn_settings s;
-  ts_vpn_settings_init(&s);
-  ts_ipaddr_parse("127.0.0.1", &s.tunnel_remote_address);
-  if (p->cfg.error_mode == TS_PROVIDER_ERROR_WITH_ROUTES) {
-    /* PacketTunnelActor+ErrorState.swift: 10.64.0.1/8, DNS 127.0.0.1, default routes. */
-    ts_ipprefix a, all4, all6;
-    ts_ipprefix_parse("10.64.0.1/8", &a);
-    ts_ipprefix_parse("0.0.0.0/0", &all4);
-    ts_ipprefix_parse("::/0", &all6);
-    ts_vpn_settings_add_address(&s, &a);
-    ts_vpn_settings_include(&s, &all4);
-    ts_vpn_settings_include(&s, &all6);
-    ts_ipaddr dns;
-    ts_ipaddr_parse("127.0.0.1", &dns);
-    ts_vpn_settings_add_dns(&s, &dns);
-  }
-  trace(p, "provider-error-state",
-        p->cfg.error_mode == TS_PROVIDER_ERROR_WITH_ROUTES ? "with routes" : "without routes");
-  int rc = ts_phone_tunnel_set_settings(p->ph, &s);
-  if (rc) return rc;
-  complete(p, "error state");
+  return enter_error(p, TS_PROVIDER_REASON_USER);
+}
+
+const char *ts_provider_error_reason_name(ts_provider_error_reason r) {
+  static const char *const n[] = {"none", "user", "device-locked", "outdated-schema"};
+  return (unsigned)r < TS_PROVIDER_REASON_COUNT ? n[r] : NULL;
+}
+
+const char *ts_provider_keychain_locked_name(ts_provider_keychain_locked k) {
+  static const char *const n[] = {"blocked-state", "deadlock"};
+  return (unsigned)k < TS_PROVIDER_KEYCHAIN_COUNT ? n[k] : NULL;
+}
+
+int ts_provider_set_settings_outdated(ts_provider *p, bool outdated) {
+  if (!p) return TS_EINVAL;
+  if (p->settings_outdated != outdated)
+    trace(p, "provider-settings-schema", outdated ? "outdated" : "current");
+  p->settings_outdated = outdated;
   return TS_OK;
 }
+
+bool ts_provider_settings_outdated(const ts_provider *p) { return p->settings_outdated; }
 
 int ts_provider_set_reasserting(ts_provider *p, bool reasserting) {
   return p ? ts_phone_tunnel_set_reasserting(p->ph, reasserting) : TS_EINVAL;
@@ -407,6 +617,9 @@ void ts_provider_release_icmp(ts_provider *p) {
 ts_phone *ts_provider_phone(const ts_provider *p) { return p->ph; }
 bool ts_provider_running(const ts_provider *p) { return p->running; }
 bool ts_provider_in_error_state(const ts_provider *p) { return p->error; }
+ts_provider_error_reason ts_provider_error_reason_get(const ts_provider *p) { return p->reason; }
+bool ts_provider_start_blocked(const ts_provider *p) { return p->start_blocked; }
+bool ts_provider_settings_pending(const ts_provider *p) { return p->settings_pending; }
 ts_wgdev *ts_provider_wgdev(const ts_provider *p) { return p->dev; }
 wg_peer *ts_provider_peer(const ts_provider *p) { return p->peer; }
 ts_sock_id ts_provider_socket(const ts_provider *p) { return p->sock; }

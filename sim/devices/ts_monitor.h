@@ -22,7 +22,15 @@
  * no reply for ping_timeout reports unreachable and goes back to connecting
  * (recovering). The traffic-based timers (traffic flow, inbound traffic, traffic
  * timeout) are configurable but not used yet: heartbeats run all the time.
- * Ticks run every check_interval on virtual time. */
+ * Ticks run every check_interval on virtual time.
+ *
+ * Sleep and wake (A-SLEEP; MV-CODE TunnelMonitor.swift onSleep/onWake): sleep stops
+ * the connectivity timer (no ticks, no pings; the socket stays open and late replies
+ * still count); wake restarts it with a check at once and the timeout reference at
+ * the wake instant (Mullvad's startConnectivityCheckTimer sets timeoutReference =
+ * now), so the sleep gap is not judged as a loss. Mullvad restarts only connecting
+ * and connected; its recovering state is idle until the actor restarts the monitor,
+ * while here recovering keeps trying like connecting, so it restarts as well. */
 #ifndef TS_MONITOR_H
 #define TS_MONITOR_H
 
@@ -30,6 +38,7 @@
 #include <stdint.h>
 
 #include "ts_ipsum.h"
+#include "ts_sock.h"
 #include "ts_time.h"
 
 typedef struct ts_provider ts_provider;
@@ -97,6 +106,18 @@ typedef struct ts_monitor_stats {
   ts_time rtt_min, rtt_max, rtt_sum;
 } ts_monitor_stats;
 
+/* The last ping the monitor tried to send, as its API answered (for explainers: the
+ * BSD utun socket's silent failure under IAN, GT-09, looks like a success). */
+typedef struct ts_monitor_send {
+  ts_time at;
+  uint16_t seq;
+  int rc;                /* the call's return: TS_OK / TS_E* (BSD, NW), WG_* (engine) */
+  ts_sock_status status; /* BSD, NW: what the API returned */
+  ts_verdict verdict;    /* BSD, NW: the policy verdict (all zero on the engine path) */
+  bool sent;             /* the monitor took it as sent (PING_SENT, not SEND_ERROR) */
+  bool silent_failure;   /* accepted by the API, went nowhere (verdict silent-fail) */
+} ts_monitor_send;
+
 void ts_monitor_timings_default(ts_monitor_timings *t);
 const char *ts_monitor_path_name(ts_monitor_path p);       /* "bsd-utun", "nw-virtual", "engine" */
 const char *ts_monitor_state_name(ts_monitor_state s);
@@ -109,7 +130,16 @@ int ts_monitor_create(ts_provider *p, const ts_monitor_config *cfg, ts_monitor *
 int ts_monitor_start(ts_monitor *m);
 /* Closes the socket, stops ticking; stats are kept. */
 void ts_monitor_stop(ts_monitor *m);
+/* The device sleeps / wakes (the provider's sleep and wake ops). Sleep stops the
+ * timer; wake restarts it unless stopped. A monitor started while asleep waits for
+ * the wake. Repeated calls do nothing. */
+void ts_monitor_sleep(ts_monitor *m);
+void ts_monitor_wake(ts_monitor *m);
+bool ts_monitor_asleep(const ts_monitor *m);
 ts_monitor_state ts_monitor_state_of(const ts_monitor *m);
+ts_monitor_path ts_monitor_path_get(const ts_monitor *m);
+/* false before the first ping attempt. */
+bool ts_monitor_last_send(const ts_monitor *m, ts_monitor_send *out);
 const ts_monitor_config *ts_monitor_config_of(const ts_monitor *m);
 void ts_monitor_get_stats(const ts_monitor *m, ts_monitor_stats *out);
 

@@ -205,7 +205,9 @@ int ts_phone_set_provider(ts_phone *ph, const ts_phone_provider_ops *ops, void *
 /* ---- VPN session, system side (user, app, on-demand) */
 /* NEVPNManager.isEnabled, and the session follows (invalid <-> disconnected). */
 int ts_phone_vpn_set_enabled(ts_phone *ph, bool enabled);
-/* disconnected -> connecting (new epoch), then the provider's startTunnel. */
+/* disconnected -> connecting (new epoch), then the provider's startTunnel. The
+ * launch may be refused (TS_EREFUSED, TS_ENOENT): see "launching the provider
+ * while the app updates" below. */
 int ts_phone_vpn_start(ts_phone *ph, ts_vpn_start_cause cause);
 /* -> disconnecting, then the provider's stopTunnel (without a provider: stopped now). */
 int ts_phone_vpn_stop(ts_phone *ph, ts_vpn_stop_reason reason);
@@ -229,8 +231,10 @@ int ts_phone_vpn_toggle(ts_phone *ph, bool on);
  * (userInitiated). */
 int ts_phone_vpn_app_disconnect(ts_phone *ph);
 /* Every process dies (the provider: exit reboot), the session is down because of
- * boot; then an on-demand evaluation with trigger boot (next event). Sockets and
- * apps are not reset yet. */
+ * boot, on-demand suspension is lifted, a configuration removal deferred by
+ * config-removal-keeps-policy takes effect, listeners hear TS_PHONE_EV_REBOOT;
+ * then an on-demand evaluation with trigger boot (next event). Sockets and apps
+ * are not reset yet (a listener drops its own: ts_phone_socket_drop). */
 int ts_phone_reboot(ts_phone *ph);
 /* ---- the device (docs/model-reference.md §6)
  * The Keychain of items with after-first-unlock protection is unreadable from boot
@@ -260,6 +264,70 @@ ts_phone_app_state ts_phone_app_state_get(const ts_phone *ph);
 /* The user opens the containing app: its app_opened op runs (TS_ESTATE while
  * the app is updating or removed: its icon is a placeholder, nothing launches). */
 int ts_phone_open_app(ts_phone *ph);
+/* The App Store finished installing an update: the app is installed again (the new
+ * bundle), on-demand suspension is lifted (lifecycle quirk
+ * refused-launch-suspends-on-demand) and listeners hear TS_PHONE_EV_APP_UPDATED.
+ * Cancelling an update is ts_phone_set_app_state(INSTALLED) instead: the old
+ * bundle stays and the suspension with it. */
+int ts_phone_app_update_installed(ts_phone *ph);
+
+/* ---- launching the provider while the app updates (docs/model-reference.md §6.3)
+ * ts_phone_vpn_start refuses every launch (any cause) while the app is UPDATING
+ * under lifecycle quirk update-relaunch-refused (GAP-3, MV-BLOG "the old tunnel
+ * can't be relaunched"): TS_EREFUSED, trace "launch-refused" (detail: the cause),
+ * counted. A refused on-demand launch suspends on-demand triggers under
+ * refused-launch-suspends-on-demand until a Settings toggle, the update's install
+ * or a reboot; the policy keeps seeing the rules (IAN keeps dropping). A launch
+ * without an installed app or configuration is TS_ENOENT (traced, not counted). */
+uint32_t ts_phone_launches_refused(const ts_phone *ph);
+bool ts_phone_on_demand_suspended(const ts_phone *ph);
+
+/* ---- the user's actions on the VPN */
+/* The Settings switch shows ON iff the session is connecting, connected or
+ * reasserting (NEVPNStatus as Settings displays it). */
+bool ts_phone_settings_switch_on(const ts_phone *ph);
+/* Flips the switch from what it shows: off is ts_phone_vpn_toggle(false) (stop
+ * userInitiated, on-demand left enabled, GT-25 a), on is ts_phone_vpn_toggle(true)
+ * (start cause user; may be TS_EREFUSED). Either flip lifts on-demand suspension
+ * first. TS_ENOENT when the configuration was removed (Settings no longer lists it). */
+int ts_phone_settings_toggle(ts_phone *ph);
+/* The VPN configuration is listed in Settings (true from creation until removed). */
+bool ts_phone_vpn_profile_present(const ts_phone *ph);
+/* The user removes the VPN profile. On-demand triggers stop at once. Under lifecycle
+ * quirk config-removal-keeps-policy, a session that is down because of its provider
+ * with no provider running keeps its configuration enforcing (its policy keeps
+ * dropping) until the next reboot applies the removal (GAP-3, MV-BLOG). Otherwise
+ * the removal takes effect now: on-demand off, an active session stopped
+ * (configurationRemoved), then the configuration disabled (invalid) once the
+ * session is disconnected. TS_ENOENT when already removed. */
+int ts_phone_remove_vpn_profile(ts_phone *ph);
+/* The user deletes the VPN app: a running provider is killed first
+ * (configurationRemoved, SIGTERM), the app state becomes removed (listeners hear
+ * TS_PHONE_EV_APP_REMOVED), then its configuration is removed as above, judged by
+ * the state before the kill (a provider that was running is a running session, so
+ * the removal is immediate). TS_ESTATE when already removed. */
+int ts_phone_uninstall_app(ts_phone *ph);
+
+/* ---- device-level events for other devices (the App Store, oracles) */
+typedef enum ts_phone_event {
+  TS_PHONE_EV_REBOOT = 0,       /* after every process died and the session rebooted */
+  TS_PHONE_EV_UNLOCK,           /* the first unlock after boot */
+  TS_PHONE_EV_SLEEP,
+  TS_PHONE_EV_WAKE,
+  TS_PHONE_EV_APP_OPENED,
+  TS_PHONE_EV_APP_UPDATED,      /* ts_phone_app_update_installed */
+  TS_PHONE_EV_APP_REMOVED,      /* ts_phone_uninstall_app */
+  TS_PHONE_EV_PROFILE_REMOVED,  /* the configuration left Settings (profile removal, uninstall) */
+  TS_PHONE_EV_COUNT
+} ts_phone_event;
+typedef void (*ts_phone_listener)(void *ctx, ts_phone *ph, ts_phone_event ev);
+#define TS_PHONE_MAX_LISTENERS 8
+const char *ts_phone_event_name(ts_phone_event ev);
+/* Listeners run in registration order, synchronously, and may call the phone.
+ * TS_EFULL beyond TS_PHONE_MAX_LISTENERS. */
+int ts_phone_listen(ts_phone *ph, ts_phone_listener fn, void *ctx);
+/* Removes a listener added with the same fn and ctx (TS_ENOENT when none). */
+int ts_phone_unlisten(ts_phone *ph, ts_phone_listener fn, void *ctx);
 
 /* The SSID of the Wi-Fi network en0 is on (ssidMatch); NULL or "" clears it. */
 void ts_phone_set_wifi_ssid(ts_phone *ph, const char *ssid);
@@ -293,6 +361,16 @@ int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_
 /* Closes at once; a TCP connection is aborted (RST when synchronized, and its
  * on_closed with TS_TCP_REASON_ABORTED). */
 int ts_phone_socket_close(ts_phone *ph, ts_sock_id id);
+/* The owning process died (reboot): the socket goes without a word to the peer (no
+ * RST) and without callbacks. */
+int ts_phone_socket_drop(ts_phone *ph, ts_sock_id id);
+/* The verdict of the socket's last send (kind none before any); TS_ENOENT for an
+ * unknown or closed socket. For explanations: "the download's packets are dropped
+ * (rule X)". */
+int ts_phone_socket_last_verdict(const ts_phone *ph, ts_sock_id id, ts_verdict *out);
+/* The last packet of an ordinary app (TS_TC_APP) that was dropped or silently
+ * failed: its verdict and when. false (out untouched) when none yet. */
+bool ts_phone_last_app_block(const ts_phone *ph, ts_verdict *out, ts_time *at);
 /* TCP: queues bytes (ts_tcp_write: how many were taken, or a TS_E* code). */
 int64_t ts_phone_tcp_write(ts_phone *ph, ts_sock_id id, const uint8_t *data, size_t len);
 /* TCP: orderly close (FIN after the queued bytes); the socket stays until on_closed. */

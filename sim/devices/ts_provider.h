@@ -24,6 +24,41 @@
  *    reboot: the phone's killed op). Misbehaviours are explicit config: a startTunnel
  *    that blocks (GT-22), setTunnelNetworkSettings that never calls back (GT-30), a
  *    stopTunnel that never completes.
+ *  lifecycle behaviours (ios-model.md §1.5, §1.6, §2.5, §5; all off by default):
+ *    - error reasons: the error state carries Mullvad's BlockedStateReason (MV-CODE
+ *      BlockedStateErrorMapper.swift): user (ts_provider_enter_error_state),
+ *      device-locked, outdated-schema. Error settings follow error_mode for every
+ *      reason (the default, with routes, is Mullvad's since PR #5477).
+ *    - GT-23 (needs_keychain): the settings and keys are Keychain items with
+ *      after-first-unlock protection, unreadable until ts_phone_keychain_available.
+ *      keychain_locked blocked-state (MV-CODE commit 68293135ea): startTunnel enters
+ *      the error state device-locked and completes; every boot_recovery_period
+ *      (bootRecoveryPeriodicity, 5 s, MV-CODE Timings.swift) it reads again and, once
+ *      readable, leaves the error state and connects. deadlock (before that commit):
+ *      startTunnel never returns; the start watchdog (F-60S) ends it. The phone's
+ *      device_unlocked op is not used: Mullvad notices the unlock only on its retry
+ *      timer (State+Extensions.swift shouldRestartAutomatically), so nothing happens
+ *      at the unlock itself.
+ *    - GT-24 (ts_provider_set_settings_outdated): a process launched while the stored
+ *      settings are of an older schema enters the error state outdated-schema and
+ *      stays there (no automatic restart for outdatedSchema, MV-CODE). The app_opened
+ *      op is the main app migrating them: outdated cleared; a provider in that error
+ *      state leaves it and connects (a new handshake); with no provider process the
+ *      app starts the VPN (cause app). A process already running keeps the settings
+ *      it read at launch.
+ *    - GT-30 (settings_timeout): WireGuardKit's WireGuardAdapter waits at most 5 s for
+ *      setTunnelNetworkSettings and then proceeds as if applied (WG commit db4e291):
+ *      engine, handshake, startTunnel completion, while the session has no settings
+ *      (unless the callback comes later, which applies them then). 0: wait forever.
+ *    - GT-21 (memory_on_connect): when the tunnel first carries traffic in a process
+ *      (startTunnel completed, engine up, not in the error state) the apps' reconnect
+ *      burst adds these bytes (F-MEM; meow-ios#98, §1.6); over the profile's limit
+ *      the process is killed (jetsam), so with on-demand it loops connect/kill.
+ *    - sleep/wake (A-SLEEP; MV-CODE TunnelMonitor.swift onSleep/onWake): the monitor's
+ *      connectivity timer stops on sleep and restarts on wake (ts_monitor_sleep/_wake).
+ *      A process launched while the phone sleeps starts with its monitor asleep.
+ *  introspection (plain data for explainers): ts_provider_start_blocked,
+ *    ts_provider_settings_pending, ts_provider_error_reason_get, ts_monitor_last_send.
  * The provider is attached to the phone's world. */
 #ifndef TS_PROVIDER_H
 #define TS_PROVIDER_H
@@ -46,6 +81,29 @@ typedef enum ts_provider_error_mode {
   TS_PROVIDER_ERROR_WITHOUT_ROUTES,  /* peerless/empty settings: no routes (leaks without IAN) */
 } ts_provider_error_mode;
 
+/* Why the provider is in its error (blocked) state: the modelled subset of Mullvad's
+ * BlockedStateReason (ios-model.md §2.5, MV-CODE). */
+typedef enum ts_provider_error_reason {
+  TS_PROVIDER_REASON_NONE = 0,        /* not in the error state */
+  TS_PROVIDER_REASON_USER,            /* ts_provider_enter_error_state (a timeline action) */
+  TS_PROVIDER_REASON_DEVICE_LOCKED,   /* deviceLocked: Keychain unreadable before first unlock */
+  TS_PROVIDER_REASON_OUTDATED_SCHEMA, /* outdatedSchema: settings of an older app version */
+  TS_PROVIDER_REASON_COUNT
+} ts_provider_error_reason;
+
+/* What startTunnel does when needs_keychain and the Keychain is still locked (GT-23). */
+typedef enum ts_provider_keychain_locked {
+  TS_PROVIDER_KEYCHAIN_BLOCKED_STATE = 0, /* MV-CODE since 68293135ea: error state device-locked,
+                                             read again every boot_recovery_period */
+  TS_PROVIDER_KEYCHAIN_DEADLOCK,          /* before it: startTunnel never returns (F-60S ends it) */
+  TS_PROVIDER_KEYCHAIN_COUNT
+} ts_provider_keychain_locked;
+
+/* bootRecoveryPeriodicity (MV-CODE ios/PacketTunnelCore/Actor/Timings.swift). */
+#define TS_PROVIDER_BOOT_RECOVERY_PERIOD (5 * TS_SEC)
+/* WireGuardAdapter's wait for setTunnelNetworkSettings (WG commit db4e291). */
+#define TS_PROVIDER_WG_SETTINGS_TIMEOUT (5 * TS_SEC)
+
 /* What the provider does with the monitor's judgements (explicit, never implied). */
 typedef enum ts_provider_on_loss {
   TS_PROVIDER_LOSS_IGNORE = 0,  /* report only */
@@ -59,6 +117,9 @@ typedef struct ts_provider_stats {
   uint64_t udp_sent, udp_send_refused, udp_received;
   uint32_t handshakes, reconnects;
   uint32_t crashes, jetsams, kills; /* process ends other than a completed stop */
+  uint32_t keychain_retries;   /* device-locked: reads again on the recovery timer (GT-23) */
+  uint32_t settings_timeouts;  /* settings_timeout ran out and the provider proceeded (GT-30) */
+  uint32_t connect_bursts;     /* memory_on_connect applied (GT-21) */
 } ts_provider_stats;
 
 typedef struct ts_provider_config {
@@ -85,6 +146,13 @@ typedef struct ts_provider_config {
                                      settings are not applied, the provider waits */
   bool stop_never_completes;      /* stopTunnel's completion handler is never called */
   uint64_t memory;                /* resident memory of a new process, bytes (F-MEM model) */
+  uint64_t memory_on_connect;     /* bytes added when the tunnel first carries traffic in a
+                                     process (reconnect burst, GT-21); 0: none */
+  ts_time settings_timeout;       /* proceed this long after setTunnelNetworkSettings without
+                                     its callback (WireGuardKit: 5 s, GT-30); 0: wait forever */
+  bool needs_keychain;            /* settings/keys are after-first-unlock Keychain items (GT-23) */
+  ts_provider_keychain_locked keychain_locked; /* what startTunnel does while they are locked */
+  ts_time boot_recovery_period;   /* device-locked retry period; 0: 5 s */
   const uint8_t *public_key;      /* optional precomputed keys (see wg_device_config */
   const uint8_t *static_static;   /* and wg_peer_config); must outlive the provider */
 } ts_provider_config;
@@ -100,9 +168,17 @@ int ts_provider_create(ts_phone *ph, const ts_provider_config *cfg, ts_provider 
 int ts_provider_start(ts_provider *p, ts_vpn_start_cause cause);
 /* The containing app stops the VPN: ts_phone_vpn_stop(phone, reason). */
 int ts_provider_stop(ts_provider *p, ts_vpn_stop_reason reason);
-/* Enters the error (blocked) state: error settings applied per error_mode, the
- * engine closed, utun packets discarded. */
+/* Enters the error (blocked) state, reason user: error settings applied per
+ * error_mode, the engine closed, utun packets discarded. */
 int ts_provider_enter_error_state(ts_provider *p);
+/* "none", "user", "device-locked", "outdated-schema" (NULL out of range). */
+const char *ts_provider_error_reason_name(ts_provider_error_reason r);
+/* "blocked-state", "deadlock" (NULL out of range). */
+const char *ts_provider_keychain_locked_name(ts_provider_keychain_locked k);
+/* The stored settings are of an older schema (true: an app update that changes the
+ * schema installed; false: migrated). Read by the next launch (GT-24). */
+int ts_provider_set_settings_outdated(ts_provider *p, bool outdated);
+bool ts_provider_settings_outdated(const ts_provider *p);
 /* The memory figure the process reports (bytes). Above the profile's
  * provider-memory limit (when > 0) the system kills it at once: jetsam
  * (per-process-limit), session stop reason providerFailed, exit jetsam.
@@ -125,6 +201,12 @@ void ts_provider_release_icmp(ts_provider *p);
 ts_phone *ts_provider_phone(const ts_provider *p);
 bool ts_provider_running(const ts_provider *p);
 bool ts_provider_in_error_state(const ts_provider *p);
+/* TS_PROVIDER_REASON_NONE when not in the error state (or no process runs). */
+ts_provider_error_reason ts_provider_error_reason_get(const ts_provider *p);
+/* startTunnel has not returned (start_blocks, Keychain deadlock): stopTunnel is not served. */
+bool ts_provider_start_blocked(const ts_provider *p);
+/* setTunnelNetworkSettings was called for the tunnel's settings and has not called back. */
+bool ts_provider_settings_pending(const ts_provider *p);
 /* The tunnel's IPv4 address from the settings (family 0 when none). */
 ts_ipaddr ts_provider_tunnel_address(const ts_provider *p, int family);
 ts_wgdev *ts_provider_wgdev(const ts_provider *p); /* NULL when not running */

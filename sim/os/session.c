@@ -54,6 +54,20 @@ static const ts_vpn_lifecycle_quirk_info lq_info[TS_LQ_COUNT] = {
     {"od-connect-on-any-trigger", TS_SRC_A_OD, {NULL, NULL, NULL}, 0,
      "a Connect rule also starts the VPN on boot and network changes, not only on an app's "
      "connection attempt (INF)"},
+    {"update-stop-point", TS_SRC_GAP_3, {"download-start", "install", NULL}, 0,
+     "when an App Store update SIGTERMs the provider (appUpdate): as the update begins, before "
+     "the download (MV-BLOG's order), or after the download, just before installation"},
+    {"update-relaunch-refused", TS_SRC_GAP_3, {NULL, NULL, NULL}, 1,
+     "while the VPN app is updating every provider launch is refused (MV-BLOG: \"the old tunnel "
+     "can't be relaunched\")"},
+    {"refused-launch-suspends-on-demand", TS_SRC_GAP_3, {NULL, NULL, NULL}, 1,
+     "a refused on-demand launch suspends on-demand triggers until a Settings toggle, the "
+     "update's install or a reboot (INF from MV-BLOG: cancel alone does not help, cancel and "
+     "toggling may)"},
+    {"config-removal-keeps-policy", TS_SRC_GAP_3, {NULL, NULL, NULL}, 1,
+     "removing the configuration while the session is down because of its provider and none "
+     "runs leaves the session enforcing until reboot (MV-BLOG: uninstall or profile removal "
+     "does not restore connectivity; mechanism INF)"},
 };
 
 const ts_vpn_lifecycle_quirk_info *ts_vpn_lifecycle_quirk_get(ts_vpn_lifecycle_quirk q) {

@@ -105,6 +105,28 @@ typedef enum ts_vpn_lifecycle_quirk {
    * app's connection attempt (A-OD class doc reads "whenever an application ...
    * opens a network connection"). Fallback false (INF). */
   TS_LQ_OD_CONNECT_ON_ANY_TRIGGER,
+  /* The update lockout (ios-model.md §8.3, GAP-3): its mechanism is not public, so
+   * each part of it is a choice here. When the provider gets SIGTERM (stop reason
+   * appUpdate) during an App Store update: 0 download-start (when the update
+   * begins, before the download: MV-BLOG's order "the old tunnel gets SIGTERM ...
+   * the downloader waits for connectivity"), 1 install (after the download, just
+   * before installation). Fallback 0. */
+  TS_LQ_UPDATE_STOP_POINT,
+  /* While the VPN app is updating every provider launch (any cause) is refused:
+   * MV-BLOG "the old tunnel can't be relaunched". Fallback true. */
+  TS_LQ_UPDATE_RELAUNCH_REFUSED,
+  /* A refused on-demand launch suspends on-demand triggers for the configuration
+   * until a Settings toggle, the update's install or a reboot (INF from MV-BLOG:
+   * cancelling the download alone is not reported to help, "cancelling the download
+   * and toggling the VPN twice may fix it"). The policy still sees the rules.
+   * Fallback true. */
+  TS_LQ_REFUSED_LAUNCH_SUSPENDS_ON_DEMAND,
+  /* Removing the configuration (profile removal, uninstall) while no provider runs
+   * and the session is down because of the provider leaves the session enforcing
+   * (its drop policy is not torn down without a provider, INF) until the next
+   * reboot; MV-BLOG (REP): "uninstalling the app or removing the VPN profile does
+   * not" restore connectivity. Fallback true. */
+  TS_LQ_CONFIG_REMOVAL_KEEPS_POLICY,
   TS_LQ_COUNT
 } ts_vpn_lifecycle_quirk;
 
