@@ -262,6 +262,13 @@ typedef enum ts_scenario_on_loss {
   TS_SCENARIO_ON_LOSS_COUNT
 } ts_scenario_on_loss;
 
+/* sim/devices ts_provider keychain behaviour (GT-23), same order. */
+typedef enum ts_scenario_keychain {
+  TS_SCENARIO_KEYCHAIN_BLOCKED_STATE = 0, /* Mullvad since 68293135ea: blocked, retry every 5 s */
+  TS_SCENARIO_KEYCHAIN_DEADLOCK,          /* before it: startTunnel blocks until the watchdog */
+  TS_SCENARIO_KEYCHAIN_COUNT
+} ts_scenario_keychain;
+
 #define TS_SCENARIO_VPN_MAX_ADDRESSES 4   /* = TS_VPN_MAX_ADDRESSES */
 #define TS_SCENARIO_VPN_MAX_ROUTES 64     /* = TS_VPN_MAX_ROUTES */
 #define TS_SCENARIO_VPN_MAX_DNS 8         /* = TS_VPN_MAX_DNS */
@@ -289,8 +296,44 @@ typedef struct ts_scenario_vpn {
   uint16_t persistent_keepalive;       /* seconds, 0 = off (default) */
   ts_scenario_on_loss on_loss;         /* default ignore */
   ts_scenario_monitor monitor;
+  /* The provider process's behaviours (all off by default: a well-behaved provider). */
+  bool start_blocks;                   /* startTunnel never returns (GT-22) */
+  bool settings_never_complete;        /* setTunnelNetworkSettings never calls back (GT-30) */
+  ts_time settings_timeout;            /* then proceed after this long (WireGuardKit 5 s); 0: wait */
+  bool stop_never_completes;
+  uint32_t memory;                     /* bytes of a new process (F-MEM), default 8 MiB */
+  uint32_t memory_on_connect;          /* bytes added on reaching connected (GT-21), default 0 */
+  bool needs_keychain;                 /* reads its settings from the Keychain (GT-23) */
+  ts_scenario_keychain keychain_locked;/* what it does while the Keychain is locked */
   ts_srcpos pos;
 } ts_scenario_vpn;
+
+/* The App Store updating the VPN app (sim/devices ts_appstore; GT-05/06/07/08). */
+typedef struct ts_scenario_appstore {
+  bool configured;
+  size_t server;              /* node index: serves the download with a tcp-server app */
+  uint16_t port;              /* the tcp-server's port, default 443 */
+  uint32_t size;              /* download bytes, default 2000000 */
+  ts_time attempt_timeout;    /* default 30s */
+  ts_time backoff_initial;    /* default 5s, doubling */
+  ts_time backoff_max;        /* default 60s */
+  ts_time install;            /* default 10s */
+  bool automatic;             /* automatic updates: retried after a reboot; default true */
+  ts_time retry_after_boot;   /* default 30s */
+  bool schema_change;         /* the new version changes the settings schema (GT-24) */
+  ts_srcpos pos;
+} ts_scenario_appstore;
+
+/* A quirk of the OS model or of the VPN lifecycle set by the scenario, overriding
+ * the OS profile (names: docs/model-reference.md). */
+#define TS_SCENARIO_MAX_QUIRKS 16
+typedef struct ts_scenario_quirk {
+  char name[48];
+  bool lifecycle;             /* a session lifecycle quirk (else an OS quirk) */
+  int id;                     /* ts_os_quirk or ts_vpn_lifecycle_quirk */
+  int value;
+  ts_srcpos pos;
+} ts_scenario_quirk;
 
 typedef enum ts_scenario_phone_app_type {
   TS_SCENARIO_PHONE_PING = 0,  /* ICMP echo */
@@ -345,8 +388,43 @@ typedef struct ts_scenario_phone {
   ts_scenario_vpn vpn;
   ts_scenario_phone_app *apps;
   size_t app_count;
+  ts_scenario_appstore appstore;
+  ts_scenario_quirk quirks[TS_SCENARIO_MAX_QUIRKS];
+  size_t quirk_count;
   ts_srcpos pos;
 } ts_scenario_phone;
+
+/* ------------------------------------------------------------ checks */
+
+typedef enum ts_scenario_obligation_kind {
+  TS_SCENARIO_OBLIGE_TUNNEL_CONNECTED = 0, /* the VPN session reached connected */
+  TS_SCENARIO_OBLIGE_MONITOR_CONFIRMED,    /* the tunnel monitor saw a reply */
+  TS_SCENARIO_OBLIGE_DOWNLOAD_DONE,        /* the App Store's update installed */
+  TS_SCENARIO_OBLIGE_APPS_REACH,           /* an app got an answer from the internet */
+  TS_SCENARIO_OBLIGATION_COUNT
+} ts_scenario_obligation_kind;
+
+#define TS_SCENARIO_MAX_OBLIGATIONS 8
+typedef struct ts_scenario_obligation {
+  ts_scenario_obligation_kind what;
+  ts_time by;
+  ts_srcpos pos;
+} ts_scenario_obligation;
+
+/* What the run judges besides leaks (sim/oracle): obligations with deadlines
+ * (deadlock), a heal phase (lockout) and, after a lockout, the recovery branches. */
+typedef struct ts_scenario_checks {
+  bool configured;
+  bool has_heal;
+  ts_time heal_at;            /* the fault phase ends: no faults from here, network good */
+  ts_time deadline;           /* apps must reach the internet by then, else a lockout */
+  ts_time window;             /* "reach" = an answer within this window, default 10s */
+  bool recovery;              /* after a lockout, branch with each user action; default true */
+  ts_time horizon;            /* each branch runs this long after its action, default 300s */
+  ts_scenario_obligation obligations[TS_SCENARIO_MAX_OBLIGATIONS];
+  size_t obligation_count;
+  ts_srcpos pos;
+} ts_scenario_checks;
 
 /* ------------------------------------------------------------ timeline */
 
@@ -364,6 +442,20 @@ typedef enum ts_timeline_action {
   TS_ACTION_SWITCH_PRIMARY,   /* to */
   TS_ACTION_REASSERT,         /* duration */
   TS_ACTION_SET_FLAG,         /* flag, value, reconnect */
+  /* The device and its user (docs/model-reference.md §6). */
+  TS_ACTION_REBOOT,
+  TS_ACTION_UNLOCK,           /* the first unlock after boot (GT-23) */
+  TS_ACTION_SLEEP,
+  TS_ACTION_WAKE,
+  TS_ACTION_AIRPLANE_ON,
+  TS_ACTION_AIRPLANE_OFF,
+  TS_ACTION_SETTINGS_TOGGLE,  /* the VPN switch in Settings flips (on-demand untouched) */
+  TS_ACTION_APP_DISCONNECT,   /* the containing app disables on-demand, then stops */
+  TS_ACTION_APP_UPDATE,       /* the App Store begins updating the VPN app */
+  TS_ACTION_CANCEL_DOWNLOAD,
+  TS_ACTION_UNINSTALL_APP,
+  TS_ACTION_REMOVE_VPN_PROFILE,
+  TS_ACTION_OPEN_APP,         /* the user opens the containing app (settings migration) */
   TS_ACTION_COUNT
 } ts_timeline_action;
 
@@ -420,6 +512,7 @@ typedef struct ts_scenario {
   size_t dns_server_count;
   bool has_phone;
   ts_scenario_phone phone;         /* when has_phone */
+  ts_scenario_checks checks;
   char source[256];                /* file name as given to the loader */
 } ts_scenario;
 
@@ -458,6 +551,10 @@ const char *ts_scenario_phone_app_type_name(int type);/* "ping", "udp", "dns", "
 const char *ts_scenario_api_name(int api);            /* "bsd", "nwconnection", "nwtcpconnection" */
 const char *ts_scenario_scope_name(int scope);        /* "none", "wifi", ... */
 const char *ts_scenario_phone_if_name(int iface);     /* "wifi", "cellular" */
+const char *ts_scenario_keychain_name(int k);         /* "blocked-state", "deadlock" */
+const char *ts_scenario_obligation_name(int k);       /* "tunnel-connected", ... */
+/* Timeline actions that are faults (not allowed in the heal phase). */
+bool ts_scenario_action_is_fault(int action);
 const char *ts_scenario_monitor_path_name(int path);  /* "bsd-utun", ... */
 const char *ts_scenario_error_state_name(int mode);   /* "with-routes", "without-routes" */
 const char *ts_scenario_completion_name(int c);       /* "after-settings", ... */

@@ -514,13 +514,42 @@ static const char *const action_names[TS_ACTION_COUNT] = {
     [TS_ACTION_SWITCH_PRIMARY] = "switch-primary",
     [TS_ACTION_REASSERT] = "reassert",
     [TS_ACTION_SET_FLAG] = "set-flag",
+    [TS_ACTION_REBOOT] = "reboot",
+    [TS_ACTION_UNLOCK] = "unlock",
+    [TS_ACTION_SLEEP] = "sleep",
+    [TS_ACTION_WAKE] = "wake",
+    [TS_ACTION_AIRPLANE_ON] = "airplane-on",
+    [TS_ACTION_AIRPLANE_OFF] = "airplane-off",
+    [TS_ACTION_SETTINGS_TOGGLE] = "settings-toggle",
+    [TS_ACTION_APP_DISCONNECT] = "app-disconnect",
+    [TS_ACTION_APP_UPDATE] = "app-update",
+    [TS_ACTION_CANCEL_DOWNLOAD] = "cancel-download",
+    [TS_ACTION_UNINSTALL_APP] = "uninstall-app",
+    [TS_ACTION_REMOVE_VPN_PROFILE] = "remove-vpn-profile",
+    [TS_ACTION_OPEN_APP] = "open-app",
 };
+_Static_assert(TS_ACTION_COUNT <= 32, "timeline actions are variants: at most 32");
 
 #define ACT(a) (1u << (a))
 #define ACTIONS_ON_LINKS (ACT(TS_ACTION_LINK_DOWN) | ACT(TS_ACTION_LINK_UP))
 #define ACTIONS_ON_VPN                                                                      \
   (ACT(TS_ACTION_VPN_CONNECT) | ACT(TS_ACTION_VPN_DISCONNECT) | ACT(TS_ACTION_VPN_ERROR) | \
-   ACT(TS_ACTION_PROVIDER_CRASH) | ACT(TS_ACTION_REASSERT) | ACT(TS_ACTION_SET_FLAG))
+   ACT(TS_ACTION_PROVIDER_CRASH) | ACT(TS_ACTION_REASSERT) | ACT(TS_ACTION_SET_FLAG) |       \
+   ACT(TS_ACTION_SETTINGS_TOGGLE) | ACT(TS_ACTION_APP_DISCONNECT) |                          \
+   ACT(TS_ACTION_REMOVE_VPN_PROFILE) | ACT(TS_ACTION_OPEN_APP) | ACT(TS_ACTION_UNINSTALL_APP))
+#define ACTIONS_ON_PHONE                                                                    \
+  (ACT(TS_ACTION_SWITCH_PRIMARY) | ACT(TS_ACTION_REBOOT) | ACT(TS_ACTION_UNLOCK) |            \
+   ACT(TS_ACTION_SLEEP) | ACT(TS_ACTION_WAKE) | ACT(TS_ACTION_AIRPLANE_ON) |                 \
+   ACT(TS_ACTION_AIRPLANE_OFF))
+#define ACTIONS_ON_APPSTORE (ACT(TS_ACTION_APP_UPDATE) | ACT(TS_ACTION_CANCEL_DOWNLOAD))
+#define FAULT_ACTIONS                                                                       \
+  (ACT(TS_ACTION_LINK_DOWN) | ACT(TS_ACTION_VPN_ERROR) | ACT(TS_ACTION_PROVIDER_CRASH) |     \
+   ACT(TS_ACTION_WIFI_DOWN) | ACT(TS_ACTION_CELLULAR_DOWN) | ACT(TS_ACTION_APP_UPDATE) |     \
+   ACT(TS_ACTION_AIRPLANE_ON) | ACT(TS_ACTION_SLEEP))
+
+bool ts_scenario_action_is_fault(int action) {
+  return action >= 0 && action < TS_ACTION_COUNT && (FAULT_ACTIONS & ACT(action));
+}
 #define ACTIONS_ON_WIFI (ACT(TS_ACTION_WIFI_DOWN) | ACT(TS_ACTION_WIFI_UP))
 #define ACTIONS_ON_CELLULAR (ACT(TS_ACTION_CELLULAR_DOWN) | ACT(TS_ACTION_CELLULAR_UP))
 
@@ -554,7 +583,9 @@ static int check_action_target(loader *L, const tsy_node *at, const char *action
   if ((bit & ACTIONS_ON_CELLULAR) &&
       !(s->has_phone && s->phone.ifaces[TS_SCENARIO_CELLULAR].configured))
     needs = "'phone: cellular:'";
-  if ((bit & ACT(TS_ACTION_SWITCH_PRIMARY)) && !s->has_phone) needs = "'phone:'";
+  if ((bit & ACTIONS_ON_PHONE) && !s->has_phone) needs = "'phone:'";
+  if ((bit & ACTIONS_ON_APPSTORE) && !(s->has_phone && s->phone.appstore.configured))
+    needs = "'phone: appstore:'";
   if (!needs) return 0;
   return sc_fail(L, at, "found action '%s' in a scenario without %s, expected an action on "
                         "something the scenario defines",
@@ -707,6 +738,8 @@ static const key_spec top_keys[] = {
     {"dhcp-servers", sc_parse_dhcp_servers, 0, 0, 0, "dhcp-servers: []", 0, VARIANT_ALL},
     {"dns-servers", sc_parse_dns_servers, 0, 0, 0, "dns-servers: []", 0, VARIANT_ALL},
     {"phone", sc_parse_phone, 0, 0, 0, "phone: {os: ios-17}", 0, VARIANT_ALL},
+    {"checks", sc_parse_checks, 0, 0, 0, "checks: {heal-at: 200s, deadline: 300s}", 0,
+     VARIANT_ALL},
     {"apps", parse_apps, 0, 0, 0, "apps: []", 0, VARIANT_ALL},
     {"timeline", parse_timeline, 0, 0, 0, "timeline: []", 0, VARIANT_ALL},
 };
@@ -745,6 +778,8 @@ static int load_root(loader *L, const tsy_tree *tree) {
   sc_mapping_init(&top, root, NULL, 0, top_keys, KEY_COUNT(top_keys));
   rc = sc_load_mapping(L, &top, L->s);
   if (!rc) rc = sc_check_phone_links(L, root);
+  if (!rc) rc = sc_check_appstore(L);
+  if (!rc) rc = sc_check_heal_phase(L);
   return rc;
 }
 

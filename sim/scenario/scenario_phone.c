@@ -428,6 +428,20 @@ static const key_spec vpn_keys[] = {
      "persistent-keepalive: 25s", 0, VARIANT_ALL},
     {"on-loss", parse_on_loss, VPN(on_loss), 0, 0, "on-loss: rehandshake", 0, VARIANT_ALL},
     {"monitor", parse_monitor, 0, 0, 0, "monitor: {path: bsd-utun}", 0, VARIANT_ALL},
+    {"start-blocks", sc_parse_bool, VPN(start_blocks), 0, 0, "start-blocks: true", 0, VARIANT_ALL},
+    {"settings-never-complete", sc_parse_bool, VPN(settings_never_complete), 0, 0,
+     "settings-never-complete: true", 0, VARIANT_ALL},
+    {"settings-timeout", sc_parse_duration, VPN(settings_timeout), 0, 3600 * TS_SEC,
+     "settings-timeout: 5s", 0, VARIANT_ALL},
+    {"stop-never-completes", sc_parse_bool, VPN(stop_never_completes), 0, 0,
+     "stop-never-completes: true", 0, VARIANT_ALL},
+    {"memory", sc_parse_u32, VPN(memory), 0, 4000000000u, "memory: 8388608", 0, VARIANT_ALL},
+    {"memory-on-connect", sc_parse_u32, VPN(memory_on_connect), 0, 4000000000u,
+     "memory-on-connect: 8388608", 0, VARIANT_ALL},
+    {"needs-keychain", sc_parse_bool, VPN(needs_keychain), 0, 0, "needs-keychain: true", 0,
+     VARIANT_ALL},
+    {"keychain-locked", sc_parse_keychain, VPN(keychain_locked), 0, 0,
+     "keychain-locked: blocked-state", 0, VARIANT_ALL},
 };
 CHECK_TABLE_SIZE(vpn_keys);
 
@@ -450,6 +464,7 @@ static void vpn_defaults(ts_scenario_vpn *vpn) {
   vpn->included_routes[0] = (ts_ipprefix){{4, {0}}, 0};
   vpn->included_routes[1] = (ts_ipprefix){{6, {0}}, 0};
   vpn->included_route_count = 2;
+  vpn->memory = 8u << 20;
   monitor_defaults(&vpn->monitor);
 }
 
@@ -673,6 +688,9 @@ static const key_spec phone_keys[] = {
     {"primary", parse_primary, 0, 0, 0, "primary: wifi", 0, VARIANT_ALL},
     {"vpn", parse_vpn, 0, 0, 0, "vpn: {relay: relay1}", 0, VARIANT_ALL},
     {"apps", parse_phone_apps, 0, 0, 0, "apps: []", 0, VARIANT_ALL},
+    {"appstore", sc_parse_appstore, 0, 0, 0, "appstore: {server: appstore}", 0, VARIANT_ALL},
+    {"quirks", sc_parse_quirks, 0, 0, 0, "quirks: {update-relaunch-refused: true}", 0,
+     VARIANT_ALL},
 };
 CHECK_TABLE_SIZE(phone_keys);
 

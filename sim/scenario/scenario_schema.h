@@ -26,7 +26,7 @@
 /* Upper bound on values visited. Aliases can make a small file describe a huge
  * scenario ("billion laughs"); a hand-written scenario is far below this. */
 #define VISIT_BUDGET 1000000u
-#define MAX_KEYS 32
+#define MAX_KEYS 48
 #define VARIANT_ALL (~0u)
 #define KEY_COUNT(table) (sizeof(table) / sizeof *(table))
 /* A mapping remembers its keys by table row, in arrays of MAX_KEYS. */
@@ -162,6 +162,13 @@ int sc_parse_dns_servers(loader *L, const tsy_node *value, const key_spec *spec,
 int sc_parse_phone(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);
 /* After every section: a link written with one endpoint must be the phone's. */
 int sc_check_phone_links(loader *L, const tsy_node *root);
+/* scenario_lifecycle.c */
+int sc_parse_keychain(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);
+int sc_parse_appstore(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);
+int sc_parse_quirks(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);
+int sc_parse_checks(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);
+int sc_check_appstore(loader *L);
+int sc_check_heal_phase(loader *L);
 /* Top-level apps and phone apps share one name space. */
 int sc_check_app_name_free(loader *L, const tsy_node *at, const char *name, bool phone_app);
 

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "scenario.h"
+#include "ts_os_model.h"
+#include "ts_vpn_session.h"
 #include "scenario_values.h"
 
 int ts_diag_format(const ts_diag *d, char *buf, size_t n) {
@@ -337,6 +339,41 @@ static void write_vpn(FILE *f, const ts_scenario *s, const ts_scenario_vpn *v) {
   write_duration(f, "    ", "persistent-keepalive", (ts_time)v->persistent_keepalive * TS_SEC);
   fprintf(f, "    on-loss: %s\n", ts_scenario_on_loss_name(v->on_loss));
   if (v->monitor.configured) write_monitor(f, &v->monitor);
+  fprintf(f, "    start-blocks: %s\n    settings-never-complete: %s\n", yes(v->start_blocks),
+          yes(v->settings_never_complete));
+  write_duration(f, "    ", "settings-timeout", v->settings_timeout);
+  fprintf(f, "    stop-never-completes: %s\n    memory: %u\n    memory-on-connect: %u\n"
+             "    needs-keychain: %s\n    keychain-locked: %s\n",
+          yes(v->stop_never_completes), v->memory, v->memory_on_connect, yes(v->needs_keychain),
+          ts_scenario_keychain_name(v->keychain_locked));
+}
+
+static void write_appstore(FILE *f, const ts_scenario *s, const ts_scenario_appstore *a) {
+  fputs("  appstore:\n    server: ", f);
+  write_quoted(f, s->nodes[a->server].name);
+  fprintf(f, "\n    port: %u\n    size: %u\n", a->port, a->size);
+  write_duration(f, "    ", "attempt-timeout", a->attempt_timeout);
+  write_duration(f, "    ", "backoff-initial", a->backoff_initial);
+  write_duration(f, "    ", "backoff-max", a->backoff_max);
+  write_duration(f, "    ", "install", a->install);
+  fprintf(f, "    automatic: %s\n", yes(a->automatic));
+  write_duration(f, "    ", "retry-after-boot", a->retry_after_boot);
+  fprintf(f, "    schema-change: %s\n", yes(a->schema_change));
+}
+
+static void write_quirks(FILE *f, const ts_scenario_phone *ph) {
+  if (!ph->quirk_count) return;
+  fputs("  quirks:\n", f);
+  for (size_t i = 0; i < ph->quirk_count; i++) {
+    const ts_scenario_quirk *q = &ph->quirks[i];
+    const char *value = NULL;
+    if (q->lifecycle) value = ts_vpn_lifecycle_quirk_get((ts_vpn_lifecycle_quirk)q->id)->values[0]
+                                  ? ts_vpn_lifecycle_quirk_get((ts_vpn_lifecycle_quirk)q->id)->values[q->value]
+                                  : NULL;
+    else value = ts_os_quirk_get((ts_os_quirk)q->id)->values[0]
+                     ? ts_os_quirk_value_name((ts_os_quirk)q->id, q->value) : NULL;
+    fprintf(f, "    %s: %s\n", q->name, value ? value : yes(q->value != 0));
+  }
 }
 
 static void write_phone_iface(FILE *f, const ts_scenario *s, int which) {
@@ -405,6 +442,25 @@ static void write_phone(FILE *f, const ts_scenario *s) {
   fprintf(f, "  primary: %s\n", ts_scenario_phone_if_name(ph->primary));
   if (ph->vpn.configured) write_vpn(f, s, &ph->vpn);
   write_phone_apps(f, ph);
+  if (ph->appstore.configured) write_appstore(f, s, &ph->appstore);
+  write_quirks(f, ph);
+}
+
+static void write_checks(FILE *f, const ts_scenario_checks *c) {
+  if (!c->configured) return;
+  fputs("checks:\n", f);
+  if (c->has_heal) {
+    write_duration(f, "  ", "heal-at", c->heal_at);
+    write_duration(f, "  ", "deadline", c->deadline);
+  }
+  write_duration(f, "  ", "window", c->window);
+  fprintf(f, "  recovery: %s\n", yes(c->recovery));
+  write_duration(f, "  ", "horizon", c->horizon);
+  fputs(c->obligation_count ? "  obligations:\n" : "  obligations: []\n", f);
+  for (size_t i = 0; i < c->obligation_count; i++) {
+    fprintf(f, "    - what: %s\n", ts_scenario_obligation_name(c->obligations[i].what));
+    write_duration(f, "      ", "by", c->obligations[i].by);
+  }
 }
 
 static void write_timeline(FILE *f, const ts_scenario *s) {
@@ -457,6 +513,7 @@ int ts_scenario_write(const ts_scenario *s, FILE *f) {
   if (s->dhcp_server_count) write_dhcp_servers(f, s);
   if (s->dns_server_count) write_dns_servers(f, s);
   write_phone(f, s);
+  write_checks(f, &s->checks);
   write_apps(f, s);
   write_timeline(f, s);
   return ferror(f) ? TS_EIO : 0;

@@ -814,6 +814,29 @@ TS_TEST(phone_sections_get_their_defaults) {
   ts_scenario_free(s);
 }
 
+/* Every shipped ground-truth scenario (models/scenarios/gt, the goldens' input)
+ * loads and round-trips. */
+TS_TEST(shipped_ground_truth_scenarios_load) {
+  char *names[64];
+  size_t n = ts_test_list_files("models/scenarios/gt", ".yaml", names, 64);
+  TS_CHECK(n >= 24);
+  for (size_t i = 0; i < n; i++) {
+    char path[512];
+    snprintf(path, sizeof path, "models/scenarios/gt/%s", names[i]);
+    ts_scenario *s = NULL;
+    ts_diag diag;
+    int rc = ts_scenario_load_file(path, &s, &diag);
+    if (rc) fprintf(stderr, "  %s:%d:%d: %s\n", diag.file, diag.line, diag.col, diag.message);
+    TS_CHECK_INT(rc, ==, 0);
+    if (rc) continue;
+    bool ok = round_trips(s);
+    if (!ok) fprintf(stderr, "  %s does not round-trip\n", path);
+    TS_CHECK(ok);
+    ts_scenario_free(s);
+  }
+  ts_test_free_names(names, n);
+}
+
 /* The ground-truth scenarios of ios-model.md §7 load and round-trip. */
 TS_TEST(ground_truth_scenarios_load) {
   static const char *const gts[] = {
