@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The main job of `make demo`: run the shipped scenario, summarise, and show where the
-# capture went and how to open it.
+# The main job of `make demo`: the App Store update of a VPN app with and without
+# includeAllNetworks, side by side (the lockout the project exists for); then the
+# shipped two-host scenario and two phone scenarios, with captures to open.
 set -euo pipefail
 BUILD="${1:-build}"
+
+python3 scripts/demo_update.py "$BUILD/tunnelsim"
+echo
 SCENARIO=models/scenarios/lossy-link.yaml
 mkdir -p results
 PCAP=results/demo.pcapng

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "scenario.h"
@@ -25,13 +26,19 @@ static const char run_usage[] =
     "  --os NAME             run the phone on this OS profile (models/os/NAME.yaml)\n"
     "  --json                print one JSON object instead of the summary\n"
     "  --check-determinism   run twice in this process and fail if the trace hashes differ\n"
+    "  --no-recovery         after a lockout, do not branch with each user action\n"
     "  -h, --help            this text\n"
     "\n"
-    "Exit status: 0 no findings, 1 findings, 2 bad usage or input, 3 internal or I/O error.\n";
+    "Scenarios with a 'checks:' section are also judged for deadlocks (obligations\n"
+    "missed, with a waits-for explanation), livelocks and lockouts; after a lockout\n"
+    "the run is replayed and branched with each user action (recovery analysis).\n"
+    "\n"
+    "Exit status: 0 no findings, 1 findings (leaks, lockout, missed obligations,\n"
+    "livelocks), 2 bad usage or input, 3 internal or I/O error.\n";
 
 struct run_args {
   const char *scenario;
-  bool has_seed, has_until, json, check;
+  bool has_seed, has_until, json, check, no_recovery;
   uint64_t seed;
   ts_time until;
   const char *pcap, *trace, *os;
@@ -77,6 +84,8 @@ static int parse_args(int argc, char **argv, struct run_args *a) {
       a->json = true;
     } else if (!strcmp(arg, "--check-determinism")) {
       a->check = true;
+    } else if (!strcmp(arg, "--no-recovery")) {
+      a->no_recovery = true;
     } else if (arg[0] == '-' && arg[1]) {
       return cli_usage_error("run", "unknown option '%s'", arg);
     } else if (a->scenario) {
@@ -116,6 +125,7 @@ static void print_rtt(ts_time min, ts_time avg, ts_time max) {
 }
 
 static void print_phone_human(const ts_run_result *r);
+static void print_checks_human(const ts_run_result *r);
 
 static void print_human(const ts_scenario *s, const struct run_args *a, const ts_run_result *r) {
   printf("tunnelsim run %s (seed %" PRIu64 ", until ", s->name, r->seed);
@@ -139,6 +149,7 @@ static void print_human(const ts_scenario *s, const struct run_args *a, const ts
   if (r->unrouted) printf("  hosts dropped %" PRIu64 " packets they could not route or did not own\n", r->unrouted);
   if (r->has_phone) print_phone_human(r);
   else printf("  findings: none\n");
+  if (r->has_checks) print_checks_human(r);
   printf("  trace hash %s\n", r->trace_hash);
   if (a->check) printf("  determinism: checked (two runs, same hash)\n");
   if (a->pcap) printf("  pcapng: %s  (open with: wireshark %s, or tshark -r %s)\n", a->pcap, a->pcap, a->pcap);
@@ -174,6 +185,117 @@ static void print_phone_human(const ts_run_result *r) {
            (double)f->first / 1e9, (double)f->last / 1e9, f->node, f->iface, f->flow, f->packets,
            f->bytes, ri ? ri->name : "none");
   }
+}
+
+static void print_secs(ts_time t) { printf("%.3f s", (double)t / 1e9); }
+
+static void print_checks_human(const ts_run_result *r) {
+  if (r->moment_count) printf("  timeline:\n");
+  for (uint32_t i = 0; i < r->moment_count; i++) {
+    const ts_run_moment *m = &r->moments[i];
+    printf("    %9.3f s  %s", (double)m->at / 1e9, m->text);
+    if (m->repeats > 1) printf("  (x%u, until %.3f s)", m->repeats, (double)m->last / 1e9);
+    putchar('\n');
+  }
+  for (uint32_t i = 0; i < r->obligation_count; i++) {
+    const ts_run_obligation *o = &r->obligations[i];
+    printf("  obligation %s by ", ts_scenario_obligation_name(o->what));
+    print_secs(o->by);
+    if (o->met) {
+      printf(": met at ");
+      print_secs(o->met_at);
+      putchar('\n');
+    } else {
+      printf(": MISSED%s\n    %s\n", o->cycle ? " (deadlock)" : "", o->explanation);
+    }
+  }
+  for (uint32_t i = 0; i < r->livelock_count; i++) {
+    const ts_run_livelock *l = &r->livelocks[i];
+    printf("  livelock: %s, %u times, every %.1f s (from %.3f s to %.3f s)\n", l->cycle, l->repeats,
+           (double)l->period / 1e9, (double)l->first / 1e9, (double)l->last / 1e9);
+  }
+  const ts_run_lockout *lo = &r->lockout;
+  if (lo->judged && lo->no_probe) printf("  lockout: not judged (no app tried to reach the internet)\n");
+  else if (lo->judged && !lo->locked_out) printf("  lockout: none (the apps reach the internet at the deadline)\n");
+  else if (lo->judged) {
+    printf("  LOCKOUT since ");
+    print_secs(lo->began);
+    printf(": %s\n    %s\n", lo->headline, lo->explanation);
+  }
+  if (!r->recovery_count) return;
+  printf("  recovery (the run replayed to the deadline, then one user action):\n");
+  for (uint32_t i = 0; i < r->recovery_count; i++) {
+    const ts_run_recovery *rc = &r->recovery[i];
+    printf("    %-24s ", ts_run_recovery_action_name(rc->action));
+    if (!rc->applicable) printf("n/a\n");
+    else if (!rc->restored) printf("does not restore\n");
+    else {
+      printf("restores in %.1f s", (double)rc->time_to_restore / 1e9);
+      if (rc->relapses) printf(", then locks out again (%u relapse%s)", rc->relapses, rc->relapses == 1 ? "" : "s");
+      putchar('\n');
+    }
+  }
+}
+
+static void print_time_or_null(const char *key, ts_time t) {
+  if (t == TS_TIME_NEVER) printf(",\"%s\":null", key);
+  else printf(",\"%s\":%" PRId64, key, t);
+}
+
+static void print_checks_json(const ts_run_result *r) {
+  if (!r->has_checks) return;
+  printf(",\"timeline\":[");
+  for (uint32_t i = 0; i < r->moment_count; i++) {
+    const ts_run_moment *m = &r->moments[i];
+    printf("%s{\"time_ns\":%" PRId64 ",\"last_ns\":%" PRId64 ",\"repeats\":%u,\"what\":", i ? "," : "",
+           m->at, m->last, m->repeats);
+    cli_json_string(m->text);
+    putchar('}');
+  }
+  printf("],\"obligations\":[");
+  for (uint32_t i = 0; i < r->obligation_count; i++) {
+    const ts_run_obligation *o = &r->obligations[i];
+    printf("%s{\"what\":\"%s\",\"by_ns\":%" PRId64 ",\"met\":%s", i ? "," : "",
+           ts_scenario_obligation_name(o->what), o->by, o->met ? "true" : "false");
+    print_time_or_null("met_ns", o->met_at);
+    printf(",\"deadlock\":%s,\"explanation\":", o->cycle ? "true" : "false");
+    cli_json_string(o->explanation);
+    putchar('}');
+  }
+  printf("],\"livelocks\":[");
+  for (uint32_t i = 0; i < r->livelock_count; i++) {
+    const ts_run_livelock *l = &r->livelocks[i];
+    printf("%s{\"cycle\":", i ? "," : "");
+    cli_json_string(l->cycle);
+    printf(",\"repeats\":%u,\"period_ns\":%" PRId64 ",\"first_ns\":%" PRId64 ",\"last_ns\":%" PRId64 "}",
+           l->repeats, l->period, l->first, l->last);
+  }
+  printf("]");
+  const ts_run_lockout *lo = &r->lockout;
+  if (!lo->judged || lo->no_probe || !lo->locked_out) {
+    printf(",\"lockout\":null");
+  } else {
+    printf(",\"lockout\":{\"began_ns\":%" PRId64, lo->began);
+    print_time_or_null("last_success_ns", lo->last_success);
+    printf(",\"deadlock\":%s,\"headline\":", lo->cycle ? "true" : "false");
+    cli_json_string(lo->headline);
+    printf(",\"explanation\":");
+    cli_json_string(lo->explanation);
+    putchar('}');
+  }
+  printf(",\"lockout_judged\":%s", lo->judged && !lo->no_probe ? "true" : "false");
+  printf(",\"recovery\":{");
+  bool first = true;
+  for (uint32_t i = 0; i < r->recovery_count; i++) {
+    const ts_run_recovery *rc = &r->recovery[i];
+    if (!rc->applicable) continue;
+    printf("%s\"%s\":{\"restored\":%s", first ? "" : ",", ts_run_recovery_action_name(rc->action),
+           rc->restored ? "true" : "false");
+    print_time_or_null("time_to_restore_ns", rc->restored ? rc->time_to_restore : TS_TIME_NEVER);
+    printf(",\"relapses\":%u,\"ends_locked\":%s}", rc->relapses, rc->ends_locked ? "true" : "false");
+    first = false;
+  }
+  printf("}");
 }
 
 static void print_findings_json(const ts_run_result *r) {
@@ -238,6 +360,7 @@ static void print_json(const ts_scenario *s, const struct run_args *a, const ts_
   }
   printf("]");
   print_findings_json(r);
+  print_checks_json(r);
   if (a->pcap) {
     printf(",\"pcap\":");
     cli_json_string(a->pcap);
@@ -284,6 +407,13 @@ static int run_checked(const ts_scenario *s, const ts_run_options *o, ts_run_res
   return rc;
 }
 
+static void recovery_progress(void *ctx, const char *what, uint32_t done, uint32_t total) {
+  (void)ctx;
+  fprintf(stderr, "\rrecovery analysis: branch %u/%u (%s)...%-12s", done + 1, total, what, "");
+  if (done + 1 == total) fputs("\n", stderr);
+  fflush(stderr);
+}
+
 int cli_run(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
     fputs(run_usage, stdout);
@@ -307,6 +437,8 @@ int cli_run(int argc, char **argv) {
     return TS_EXIT_INTERNAL;
   }
   rc = a.check ? run_checked(s, &o, r) : ts_run_scenario(s, &o, r);
+  if (!rc && !a.no_recovery && r->has_checks && r->lockout.locked_out)
+    rc = ts_run_recover(s, &o, r, isatty(2) ? recovery_progress : NULL, NULL);
   int status = TS_EXIT_OK;
   if (rc == TS_EDETERMINISM) {
     status = TS_EXIT_INTERNAL;
@@ -317,7 +449,9 @@ int cli_run(int argc, char **argv) {
   } else {
     if (a.json) print_json(s, &a, r);
     else print_human(s, &a, r);
-    if (r->findings_total) status = TS_EXIT_FINDINGS;
+    if (r->findings_total || r->lockout.locked_out || r->livelock_count) status = TS_EXIT_FINDINGS;
+    for (uint32_t i = 0; i < r->obligation_count; i++)
+      if (!r->obligations[i].met) status = TS_EXIT_FINDINGS;
     if (r->sink_error) {
       fprintf(stderr, "tunnelsim run: writing the trace failed: %s\n", ts_strerror(r->sink_error));
       status = TS_EXIT_INTERNAL;

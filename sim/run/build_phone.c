@@ -40,8 +40,27 @@ static int create_phone(struct run_world *rw) {
                       "to another models folder)", os, msg, models_dir(rw));
     }
   }
+  /* The scenario's OS quirks override the profile's (a copy: cached profiles are shared). */
+  ts_os_profile *tuned = NULL;
+  bool os_quirks = false;
+  for (size_t i = 0; i < sp->quirk_count; i++) os_quirks |= !sp->quirks[i].lifecycle;
+  int rc = TS_OK;
+  if (os_quirks) {
+    rc = profile ? ts_os_profile_copy(&tuned, profile) : ts_os_profile_create(&tuned, "ios");
+    for (size_t i = 0; !rc && i < sp->quirk_count; i++)
+      if (!sp->quirks[i].lifecycle)
+        rc = ts_os_profile_set_quirk(tuned, (ts_os_quirk)sp->quirks[i].id, sp->quirks[i].value,
+                                     TS_SRC_NONE);
+    if (rc) {
+      ts_os_profile_destroy(tuned);
+      ts_os_profile_destroy(loaded);
+      return run_fail(rw, rc, "phone quirks: %s", ts_strerror(rc));
+    }
+    profile = tuned;
+  }
   ts_phone_config pc = {.name = sp->name, .profile = profile};
-  int rc = ts_phone_create(rw->world, &pc, &rw->phone); /* copies the profile */
+  rc = ts_phone_create(rw->world, &pc, &rw->phone); /* copies the profile */
+  ts_os_profile_destroy(tuned);
   ts_os_profile_destroy(loaded);
   return rc;
 }
@@ -95,6 +114,15 @@ static int configure_vpn(struct run_world *rw) {
                       rw->options->os ? rw->options->os
                       : rw->scenario->phone.os[0] ? rw->scenario->phone.os : "the default profile");
   }
+  /* on-demand: true is Mullvad's rule set: one Connect rule on any interface
+   * (ios-model.md §1.7, TunnelConfiguration.swift). */
+  if (!rc && v->on_demand) {
+    ts_od_rule rule;
+    memset(&rule, 0, sizeof rule);
+    rule.action = TS_OD_CONNECT;
+    rule.interface_match = TS_OD_IF_ANY;
+    rc = ts_vpn_config_add_on_demand_rule(cfg, &rule);
+  }
   if (!rc) ts_vpn_config_set_on_demand(cfg, v->on_demand);
   return rc;
 }
@@ -142,6 +170,14 @@ static int create_provider(struct run_world *rw) {
   c.on_loss = (ts_provider_on_loss)v->on_loss;
   c.use_monitor = v->monitor.configured;
   if (c.use_monitor) fill_monitor(&v->monitor, &c.monitor);
+  c.start_blocks = v->start_blocks;
+  c.settings_never_complete = v->settings_never_complete;
+  c.settings_timeout = v->settings_timeout;
+  c.stop_never_completes = v->stop_never_completes;
+  c.memory = v->memory;
+  c.memory_on_connect = v->memory_on_connect;
+  c.needs_keychain = v->needs_keychain;
+  c.keychain_locked = (ts_provider_keychain_locked)v->keychain_locked;
   int rc = ts_provider_create(rw->phone, &c, &rw->provider);
   if (rc) return run_fail(rw, rc, "the VPN provider: %s", ts_strerror(rc));
   return TS_OK;
@@ -220,5 +256,6 @@ int run_build_phone(struct run_world *rw) {
   }
   if (!rc) rc = add_apps(rw);
   if (!rc) rc = watch(rw);
+  if (!rc) rc = run_build_lifecycle(rw);
   return rc;
 }

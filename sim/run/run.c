@@ -124,6 +124,7 @@ static void collect(const struct run_world *rw, const ts_run_options *o, ts_run_
     r->apps[i].host = r->app_hosts[i];
   }
   if (rw->phone) collect_phone(rw, r);
+  if (rw->phone) run_collect_checks(rw, r);
 }
 
 static int build(struct run_world *rw) {

@@ -32,6 +32,8 @@ struct run_world {
   ts_phone_app **phone_apps;
   ts_leak_oracle *oracle;
   ts_wire_observer *wire;
+  struct ts_appstore *appstore;
+  struct run_checks *checks; /* lifecycle.c: the oracles' observations (NULL without checks:) */
   char error[256];          /* why building failed, for the user */
 };
 
@@ -39,6 +41,14 @@ int run_build_net(struct run_world *rw);
 int run_build_services(struct run_world *rw);
 int run_build_phone(struct run_world *rw);
 int run_schedule_timeline(struct run_world *rw);
+/* lifecycle.c: the App Store and the user's actions on the VPN (timeline actions
+ * the phone alone does not serve). */
+int run_lifecycle_action(struct run_world *rw, const ts_timeline_event *e);
+/* Lifecycle quirks, the App Store, and the lifecycle oracles' observers. */
+int run_build_lifecycle(struct run_world *rw);
+/* checks.c: the lifecycle oracles (scenarios with checks:). */
+int run_build_checks(struct run_world *rw);
+void run_collect_checks(const struct run_world *rw, ts_run_result *r);
 /* The run cache (run_cache.c): a key pair, or a parsed profile owned by the cache.
  * run_cache_profile returns TS_EFULL when the cache is full: load it yourself then. */
 bool run_cache_get_key(ts_run_cache *c, uint64_t seed, const char *stream, uint8_t priv[32],

@@ -18,6 +18,12 @@ static void trace_failure(struct run_world *rw, const ts_timeline_event *e, int 
                  ts_scenario_action_name((int)e->action), ts_strerror(rc));
 }
 
+/* Entries are numbered: the scenario's timeline first, then the injected ones. */
+static const ts_timeline_event *event_at(const struct run_world *rw, uint64_t index) {
+  size_t n = rw->scenario->timeline_count;
+  return index < n ? &rw->scenario->timeline[index] : &rw->options->inject[index - n];
+}
+
 /* The second half of a reassert or of a hard reconnect: arg is the entry's index. */
 static void end_reassert(void *obj, uint64_t index) {
   struct run_world *rw = obj;
@@ -28,7 +34,7 @@ static void end_reassert(void *obj, uint64_t index) {
 static void restart_vpn(void *obj, uint64_t index) {
   struct run_world *rw = obj;
   int rc = ts_provider_start(rw->provider, TS_START_USER);
-  if (rc) trace_failure(rw, &rw->scenario->timeline[index], rc);
+  if (rc) trace_failure(rw, event_at(rw, index), rc);
 }
 
 static int set_flag(struct run_world *rw, const ts_timeline_event *e, uint64_t index) {
@@ -45,7 +51,7 @@ static int set_flag(struct run_world *rw, const ts_timeline_event *e, uint64_t i
 
 static void fire(void *obj, uint64_t index) {
   struct run_world *rw = obj;
-  const ts_timeline_event *e = &rw->scenario->timeline[index];
+  const ts_timeline_event *e = event_at(rw, index);
   int rc = TS_OK;
   switch (e->action) {
   case TS_ACTION_LINK_DOWN: rc = ts_world_link_set_up(rw->world, rw->links[e->link], false); break;
@@ -63,7 +69,16 @@ static void fire(void *obj, uint64_t index) {
     if (!rc) rc = ts_world_schedule_in(rw->world, e->duration, end_reassert, rw, index, NULL);
     break;
   case TS_ACTION_SET_FLAG: rc = set_flag(rw, e, index); break;
-  default: rc = TS_ENOTSUP; break;
+  case TS_ACTION_PROVIDER_CRASH: rc = ts_provider_crash(rw->provider); break;
+  case TS_ACTION_REBOOT: rc = ts_phone_reboot(rw->phone); break;
+  case TS_ACTION_UNLOCK: rc = ts_phone_unlock(rw->phone); break;
+  case TS_ACTION_SLEEP: rc = ts_phone_sleep(rw->phone); break;
+  case TS_ACTION_WAKE: rc = ts_phone_wake(rw->phone); break;
+  case TS_ACTION_AIRPLANE_ON: rc = ts_phone_set_airplane(rw->phone, true); break;
+  case TS_ACTION_AIRPLANE_OFF: rc = ts_phone_set_airplane(rw->phone, false); break;
+  case TS_ACTION_APP_DISCONNECT: rc = ts_phone_vpn_app_disconnect(rw->phone); break;
+  case TS_ACTION_OPEN_APP: rc = ts_phone_open_app(rw->phone); break;
+  default: rc = run_lifecycle_action(rw, e); break;
   }
   if (rc) trace_failure(rw, e, rc);
 }
@@ -79,11 +94,9 @@ static void connect_at(void *obj, uint64_t unused) {
 
 int run_schedule_timeline(struct run_world *rw) {
   const ts_scenario *s = rw->scenario;
-  for (size_t i = 0; i < s->timeline_count; i++) {
-    if (s->timeline[i].action == TS_ACTION_PROVIDER_CRASH)
-      return run_fail(rw, TS_ENOTSUP, "timeline at line %d: provider-crash is not modelled yet "
-                      "(it comes with the lifecycle issue)", s->timeline[i].pos.line);
-    int rc = ts_world_schedule(rw->world, s->timeline[i].at, fire, rw, i, NULL);
+  size_t total = s->timeline_count + rw->options->inject_count;
+  for (size_t i = 0; i < total; i++) {
+    int rc = ts_world_schedule(rw->world, event_at(rw, i)->at, fire, rw, i, NULL);
     if (rc) return rc;
   }
   if (s->has_phone && s->phone.vpn.configured && s->phone.vpn.has_connect_at)
