@@ -7,6 +7,16 @@
  * (or app) stop means no (IVPN-146: traffic resumes as usual); a tunnel that is
  * starting, up or recovering, a provider that died, or on-demand armed after boot
  * mean yes (MV-BLOG). Before the first start nothing was asked for. */
+/* On-demand wants the VPN on the current network: the first rule that matches it
+ * connects (a Disconnect rule for a trusted Wi-Fi means the user chose no VPN here). */
+static bool on_demand_armed_here(ts_phone *ph) {
+  ts_os_ifaces *ifs = ts_phone_ifaces(ph);
+  int primary = ts_os_iface_primary(ifs);
+  ts_od_network net = {.primary = primary ? ts_os_iface_type_of(ifs, primary) : TS_IFT_COUNT,
+                       .ssid = ts_phone_env(ph)->wifi_ssid};
+  return ts_vpn_config_on_demand_armed(ts_phone_vpn_config(ph), &net);
+}
+
 static bool protection_wanted(ts_phone *ph, ts_vpn_status status) {
   const ts_vpn_config *cfg = ts_phone_vpn_config(ph);
   const ts_vpn_session *s = ts_phone_session(ph);
@@ -20,7 +30,7 @@ static bool protection_wanted(ts_phone *ph, ts_vpn_status status) {
   case TS_VPN_DISCONNECTED:
     switch (ts_vpn_session_down_cause(s)) {
     case TS_DOWN_PROVIDER: return true;
-    case TS_DOWN_BOOT: return ts_vpn_config_on_demand(cfg);
+    case TS_DOWN_BOOT: return on_demand_armed_here(ph);
     default: return false;
     }
   default:

@@ -71,6 +71,7 @@ static int attach_iface(struct run_world *rw, ts_scenario_phone_if which) {
   if (!pi->configured) return TS_OK;
   const char *ifname = phone_ifname[which];
   const ts_scenario_link *sl = &s->links[pi->link];
+  if (pi->ssid[0]) ts_phone_set_wifi_ssid(rw->phone, pi->ssid);
   const ts_scenario_endpoint *e = &sl->endpoints[0];
   ts_link_params lp = {.delay = sl->delay, .jitter = sl->jitter, .loss = sl->loss,
                        .rate_bps = sl->rate_bps, .mtu = sl->mtu, .queue_limit = sl->queue_packets,
@@ -114,13 +115,19 @@ static int configure_vpn(struct run_world *rw) {
                       rw->options->os ? rw->options->os
                       : rw->scenario->phone.os[0] ? rw->scenario->phone.os : "the default profile");
   }
-  /* on-demand: true is Mullvad's rule set: one Connect rule on any interface
+  /* Without on-demand-rules, Mullvad's rule set: one Connect rule on any interface
    * (ios-model.md §1.7, TunnelConfiguration.swift). */
-  if (!rc && v->on_demand) {
+  static const ts_scenario_od_rule mullvad = {.action = TS_SCENARIO_OD_CONNECT,
+                                              .interface = TS_SCENARIO_OD_ANY};
+  size_t n = v->od_rule_count ? v->od_rule_count : 1;
+  for (size_t i = 0; !rc && i < n; i++) {
+    const ts_scenario_od_rule *sr = v->od_rule_count ? &v->od_rules[i] : &mullvad;
     ts_od_rule rule;
     memset(&rule, 0, sizeof rule);
-    rule.action = TS_OD_CONNECT;
-    rule.interface_match = TS_OD_IF_ANY;
+    rule.action = (ts_od_action)sr->action;
+    rule.interface_match = (ts_od_interface_match)sr->interface;
+    for (size_t k = 0; k < sr->ssid_count; k++) memcpy(rule.ssids[k], sr->ssids[k], TS_VPN_SSID_MAX);
+    rule.ssid_count = sr->ssid_count;
     rc = ts_vpn_config_add_on_demand_rule(cfg, &rule);
   }
   if (!rc) ts_vpn_config_set_on_demand(cfg, v->on_demand);

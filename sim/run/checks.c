@@ -151,6 +151,8 @@ static void on_event(void *ctx, ts_time now, const char *kind, const char *subje
              starts(kind, "provider-error-state") || !strcmp(kind, "provider-start-completed")) {
     which = LL_VPN;
     text_of(kind, detail, text, sizeof text);
+    /* An evaluation that changes nothing is no state: only starts, stops, suspensions. */
+    if (!strcmp(kind, "on-demand") && detail && strstr(detail, "-> nothing")) return;
     moment = strcmp(kind, "on-demand") || (detail && !strstr(detail, "rule"));
   } else if (!strcmp(kind, "monitor")) {
     which = LL_MONITOR;

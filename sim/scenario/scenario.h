@@ -192,6 +192,7 @@ typedef struct ts_scenario_phone_iface {
   ts_ipaddr router;
   ts_ipaddr dns[TS_SCENARIO_IFACE_MAX_DNS]; /* static only */
   size_t dns_count;
+  char ssid[33];          /* Wi-Fi only: the network's SSID for ssidMatch; "" none */
   ts_srcpos pos;
 } ts_scenario_phone_iface;
 
@@ -269,6 +270,32 @@ typedef enum ts_scenario_keychain {
   TS_SCENARIO_KEYCHAIN_COUNT
 } ts_scenario_keychain;
 
+/* NEOnDemandRule (A-OD), in the order of sim/os's ts_od_action / ts_od_interface_match. */
+typedef enum ts_scenario_od_action {
+  TS_SCENARIO_OD_CONNECT = 0,
+  TS_SCENARIO_OD_DISCONNECT,
+  TS_SCENARIO_OD_EVALUATE_CONNECTION,
+  TS_SCENARIO_OD_IGNORE,
+  TS_SCENARIO_OD_ACTION_COUNT
+} ts_scenario_od_action;
+typedef enum ts_scenario_od_interface {
+  TS_SCENARIO_OD_ANY = 0,
+  TS_SCENARIO_OD_WIFI,
+  TS_SCENARIO_OD_CELLULAR,
+  TS_SCENARIO_OD_ETHERNET,
+  TS_SCENARIO_OD_INTERFACE_COUNT
+} ts_scenario_od_interface;
+#define TS_SCENARIO_MAX_OD_RULES 16  /* = TS_VPN_MAX_OD_RULES */
+#define TS_SCENARIO_MAX_SSIDS 8      /* = TS_VPN_MAX_SSIDS */
+#define TS_SCENARIO_SSID_MAX 33      /* = TS_VPN_SSID_MAX: 32 bytes and the NUL */
+typedef struct ts_scenario_od_rule {
+  ts_scenario_od_action action;
+  ts_scenario_od_interface interface;   /* interfaceTypeMatch, default any */
+  char ssids[TS_SCENARIO_MAX_SSIDS][TS_SCENARIO_SSID_MAX]; /* ssidMatch; none = any */
+  size_t ssid_count;
+  ts_srcpos pos;
+} ts_scenario_od_rule;
+
 #define TS_SCENARIO_VPN_MAX_ADDRESSES 4   /* = TS_VPN_MAX_ADDRESSES */
 #define TS_SCENARIO_VPN_MAX_ROUTES 64     /* = TS_VPN_MAX_ROUTES */
 #define TS_SCENARIO_VPN_MAX_DNS 8         /* = TS_VPN_MAX_DNS */
@@ -287,7 +314,9 @@ typedef struct ts_scenario_vpn {
   size_t excluded_route_count;
   ts_ipaddr dns[TS_SCENARIO_VPN_MAX_DNS]; /* default: the relay's gateway */
   size_t dns_count;
-  bool on_demand;         /* isOnDemandEnabled with one Connect(any) rule; default false */
+  bool on_demand;         /* isOnDemandEnabled; default false */
+  ts_scenario_od_rule od_rules[TS_SCENARIO_MAX_OD_RULES]; /* default: one Connect(any) */
+  size_t od_rule_count;   /* 0: the default */
   bool has_connect_at;
   ts_time connect_at;     /* when the user starts the VPN; absent: not started by the scenario */
   ts_scenario_error_state error_state; /* default with-routes */
@@ -551,7 +580,9 @@ const char *ts_scenario_phone_app_type_name(int type);/* "ping", "udp", "dns", "
 const char *ts_scenario_api_name(int api);            /* "bsd", "nwconnection", "nwtcpconnection" */
 const char *ts_scenario_scope_name(int scope);        /* "none", "wifi", ... */
 const char *ts_scenario_phone_if_name(int iface);     /* "wifi", "cellular" */
-const char *ts_scenario_keychain_name(int k);         /* "blocked-state", "deadlock" */
+const char *ts_scenario_keychain_name(int k);
+const char *ts_scenario_od_action_name(int a);        /* "connect", "evaluate-connection", ... */
+const char *ts_scenario_od_interface_name(int i);     /* "any", "wifi", "cellular", "ethernet" */         /* "blocked-state", "deadlock" */
 const char *ts_scenario_obligation_name(int k);       /* "tunnel-connected", ... */
 /* Timeline actions that are faults (not allowed in the heal phase). */
 bool ts_scenario_action_is_fault(int action);

@@ -29,6 +29,99 @@ int sc_parse_keychain(loader *L, const tsy_node *value, const key_spec *spec, ma
   return rc;
 }
 
+/* ------------------------------------------------------------ on-demand rules */
+
+static const char *const od_action_names[TS_SCENARIO_OD_ACTION_COUNT] = {
+    "connect", "disconnect", "evaluate-connection", "ignore"};
+static const char *const od_interface_names[TS_SCENARIO_OD_INTERFACE_COUNT] = {
+    "any", "wifi", "cellular", "ethernet"};
+
+const char *ts_scenario_od_action_name(int a) {
+  return a >= 0 && a < TS_SCENARIO_OD_ACTION_COUNT ? od_action_names[a] : NULL;
+}
+const char *ts_scenario_od_interface_name(int i) {
+  return i >= 0 && i < TS_SCENARIO_OD_INTERFACE_COUNT ? od_interface_names[i] : NULL;
+}
+
+static int parse_od_action(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                           void *obj) {
+  (void)spec; (void)m;
+  size_t i;
+  int rc = sc_read_word(L, value, od_action_names, TS_SCENARIO_OD_ACTION_COUNT, &i);
+  if (!rc) ((ts_scenario_od_rule *)obj)->action = (ts_scenario_od_action)i;
+  return rc;
+}
+
+static int parse_od_interface(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                              void *obj) {
+  (void)spec; (void)m;
+  size_t i;
+  int rc = sc_read_word(L, value, od_interface_names, TS_SCENARIO_OD_INTERFACE_COUNT, &i);
+  if (!rc) ((ts_scenario_od_rule *)obj)->interface = (ts_scenario_od_interface)i;
+  return rc;
+}
+
+/* SSIDs are 1..32 bytes (IEEE 802.11); any bytes but control characters. */
+static int parse_od_ssids(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                          void *obj) {
+  (void)spec; (void)m;
+  ts_scenario_od_rule *r = obj;
+  const tsy_node *seq;
+  int rc = sc_sequence_value(L, value, "a list of SSIDs like [home, office]", true, &seq);
+  if (rc || !seq) return rc;
+  if (seq->count > TS_SCENARIO_MAX_SSIDS)
+    return sc_fail(L, seq, "found %zu SSIDs, expected at most %d", seq->count, TS_SCENARIO_MAX_SSIDS);
+  for (size_t i = 0; i < seq->count; i++) {
+    const tsy_node *at;
+    const char *text;
+    rc = sc_scalar_text(L, seq->items[i], "an SSID (1 to 32 bytes)", &text, &at);
+    if (rc) return rc;
+    size_t n = strlen(text);
+    bool printable = true;
+    for (size_t k = 0; k < n; k++) printable &= (unsigned char)text[k] >= 0x20;
+    if (n == 0 || n >= TS_SCENARIO_SSID_MAX || !printable)
+      return sc_fail_found(L, at, "an SSID of 1 to 32 bytes without control characters");
+    memcpy(r->ssids[r->ssid_count++], text, n + 1);
+  }
+  return 0;
+}
+
+static const key_spec od_rule_keys[] = {
+    {"action", parse_od_action, 0, 0, 0, "action: connect", VARIANT_ALL, VARIANT_ALL},
+    {"interface", parse_od_interface, 0, 0, 0, "interface: wifi", 0, VARIANT_ALL},
+    {"ssids", parse_od_ssids, 0, 0, 0, "ssids: [home]", 0, VARIANT_ALL},
+};
+CHECK_TABLE_SIZE(od_rule_keys);
+
+int sc_parse_od_rules(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                      void *obj) {
+  (void)spec; (void)m;
+  ts_scenario_vpn *v = obj;
+  const tsy_node *seq;
+  int rc = sc_sequence_value(L, value, "a list of rules like '- {action: connect}'", false, &seq);
+  if (rc || !seq) return rc;
+  if (seq->count > TS_SCENARIO_MAX_OD_RULES)
+    return sc_fail(L, seq, "found %zu on-demand rules, expected at most %d", seq->count,
+                   TS_SCENARIO_MAX_OD_RULES);
+  for (size_t i = 0; i < seq->count; i++) {
+    const tsy_node *item;
+    rc = sc_item_mapping(L, seq->items[i], "a rule like {action: connect, interface: wifi}", &item);
+    if (rc) return rc;
+    ts_scenario_od_rule *r = &v->od_rules[v->od_rule_count++];
+    memset(r, 0, sizeof *r);
+    r->pos = sc_pos_of(item);
+    mapping rm;
+    sc_mapping_init(&rm, item, "on-demand rule", i, od_rule_keys, KEY_COUNT(od_rule_keys));
+    rc = sc_load_mapping(L, &rm, r);
+    if (rc) return rc;
+    if (r->ssid_count && r->interface != TS_SCENARIO_OD_WIFI)
+      return sc_fail(L, item, "found ssids in an on-demand rule for interface '%s', expected "
+                              "'interface: wifi' (ssidMatch applies to Wi-Fi)",
+                     od_interface_names[r->interface]);
+  }
+  return 0;
+}
+
 /* ------------------------------------------------------------ appstore */
 
 #define AS(field) offsetof(ts_scenario_appstore, field)

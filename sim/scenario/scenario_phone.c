@@ -149,6 +149,23 @@ static int parse_if_dns(loader *L, const tsy_node *value, const key_spec *spec, 
                               &pi->dns_count);
 }
 
+/* An SSID: 1 to 32 bytes (IEEE 802.11), no control characters. */
+static int parse_if_ssid(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                         void *obj) {
+  (void)m;
+  const tsy_node *at;
+  const char *text;
+  int rc = sc_scalar_text(L, value, "an SSID (1 to 32 bytes)", &text, &at);
+  if (rc) return rc;
+  size_t n = strlen(text);
+  bool printable = true;
+  for (size_t k = 0; k < n; k++) printable &= (unsigned char)text[k] >= 0x20;
+  if (n == 0 || n > 32 || !printable)
+    return sc_fail_found(L, at, "an SSID of 1 to 32 bytes without control characters");
+  memcpy(sc_field(obj, spec), text, n + 1);
+  return 0;
+}
+
 #define IF_WIFI (1u << TS_SCENARIO_WIFI)
 static const key_spec iface_keys[] = {
     {"link", parse_if_link, 0, 0, 0, "link: wifi", VARIANT_ALL, VARIANT_ALL},
@@ -157,6 +174,7 @@ static const key_spec iface_keys[] = {
      IF_WIFI},
     {"router", parse_if_router, 0, 0, 0, "router: 192.168.1.1", 0, VARIANT_ALL},
     {"dns", parse_if_dns, 0, 0, 0, "dns: [192.168.1.1]", 0, VARIANT_ALL},
+    {"ssid", parse_if_ssid, offsetof(ts_scenario_phone_iface, ssid), 0, 0, "ssid: home", 0, IF_WIFI},
 };
 CHECK_TABLE_SIZE(iface_keys);
 
@@ -417,6 +435,8 @@ static const key_spec vpn_keys[] = {
     {"excluded-routes", parse_excluded, 0, 0, 0, "excluded-routes: []", 0, VARIANT_ALL},
     {"dns", parse_vpn_dns, 0, 0, 0, "dns: [10.64.0.1]", 0, VARIANT_ALL},
     {"on-demand", sc_parse_bool, VPN(on_demand), 0, 0, "on-demand: true", 0, VARIANT_ALL},
+    {"on-demand-rules", sc_parse_od_rules, 0, 0, 0, "on-demand-rules: [{action: connect}]", 0,
+     VARIANT_ALL},
     {"connect-at", parse_connect_at, 0, 0, INT64_MAX, "connect-at: 1s", 0, VARIANT_ALL},
     {"error-state", parse_error_state, VPN(error_state), 0, 0, "error-state: with-routes", 0,
      VARIANT_ALL},

@@ -332,6 +332,19 @@ static void write_vpn(FILE *f, const ts_scenario *s, const ts_scenario_vpn *v) {
   fputs("\n    dns: ", f);
   write_plain_list(f, v->dns, v->dns_count);
   fprintf(f, "\n    on-demand: %s\n", yes(v->on_demand));
+  if (v->od_rule_count) fputs("    on-demand-rules:\n", f);
+  for (size_t i = 0; i < v->od_rule_count; i++) {
+    const ts_scenario_od_rule *r = &v->od_rules[i];
+    fprintf(f, "      - action: %s\n        interface: %s\n", ts_scenario_od_action_name(r->action),
+            ts_scenario_od_interface_name(r->interface));
+    if (!r->ssid_count) continue;
+    fputs("        ssids: [", f);
+    for (size_t k = 0; k < r->ssid_count; k++) {
+      if (k) fputs(", ", f);
+      write_quoted(f, r->ssids[k]);
+    }
+    fputs("]\n", f);
+  }
   if (v->has_connect_at) write_duration(f, "    ", "connect-at", v->connect_at);
   fprintf(f, "    error-state: %s\n    completion: %s\n",
           ts_scenario_error_state_name(v->error_state), ts_scenario_completion_name(v->completion));
@@ -383,6 +396,11 @@ static void write_phone_iface(FILE *f, const ts_scenario *s, int which) {
   write_quoted(f, s->links[pi->link].name);
   fputc('\n', f);
   if (which == TS_SCENARIO_WIFI) fprintf(f, "    dhcp: %s\n", yes(pi->dhcp));
+  if (pi->ssid[0]) {
+    fputs("    ssid: ", f);
+    write_quoted(f, pi->ssid);
+    fputc('\n', f);
+  }
   if (pi->has_address) {
     fputs("    address: ", f);
     write_address(f, &pi->address, true);

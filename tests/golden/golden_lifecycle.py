@@ -208,6 +208,13 @@ def gt25b(j, profile):
             and j["egress"]["unprotected"] > 0 and not j["findings"])
 
 
+def gt25c(j, profile):
+    """Trusted Wi-Fi: the Disconnect rule for SSID home matches first, nothing starts the
+    VPN; the traffic is the user's choice (unprotected), not a leak."""
+    return (not moments(j, "-> connecting") and not j["findings"] and j["egress"]["unprotected"] > 0
+            and j["egress"]["tunnel"] == 0)
+
+
 def gt26(j, profile):
     """A reboot without on-demand: the VPN stays down, traffic goes out unprotected."""
     return (moments(j, "reboot") and not moments(j, "disconnected -> connecting", 20 * S + 1)
@@ -241,6 +248,7 @@ CASES = [
     ("gt-24-update-outdated-schema.yaml", gt24),
     ("gt-25a-settings-toggle-off.yaml", gt25a),
     ("gt-25b-app-disconnect.yaml", gt25b),
+    ("gt-25c-on-demand-trusted-wifi.yaml", gt25c),
     ("gt-26-reboot-without-on-demand.yaml", gt26),
     ("gt-30-settings-never-complete-naive.yaml", gt30_naive),
     ("gt-30-settings-never-complete-wireguardkit.yaml", gt30_wgkit),
@@ -288,6 +296,18 @@ os.remove(alt)
 j = json.loads(p.stdout) if p.stdout.strip() else None
 check("gt-06_without_relaunch_refusal_no_lockout", j is not None and j["lockout"] is None
       and obligation(j, "download-done")["met"] and not j["findings"], p.stderr.strip())
+
+# The same rules on another Wi-Fi network: the Connect rule applies and the apps' first
+# connection attempt starts the VPN.
+src = open(GT + "gt-25c-on-demand-trusted-wifi.yaml").read()
+alt = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gt25c-cafe-{os.getpid()}.yaml")
+with open(alt, "w") as f:
+    f.write(src.replace("ssid: home}", "ssid: cafe}"))
+p = subprocess.run([TS, "run", alt, "--json"], capture_output=True, text=True)
+os.remove(alt)
+j = json.loads(p.stdout) if p.stdout.strip() else None
+check("gt-25c_untrusted_wifi_connects", j is not None and "ssid: home}" in src
+      and moments(j, "disconnected -> connecting") and j["egress"]["tunnel"] > 0, p.stderr.strip())
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
