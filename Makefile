@@ -38,6 +38,7 @@ test-fast: build
 bench: build
 	@$(BUILD)/tunnelsim bench des
 	@$(BUILD)/tunnelsim bench engine
+	@$(BUILD)/tunnelsim bench netstack
 	@$(BUILD)/tunnelsim bench scenario
 
 clean:

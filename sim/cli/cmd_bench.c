@@ -6,11 +6,12 @@
 #include "cli.h"
 #include "ts_bench.h"
 #include "ts_bench_engine.h"
+#include "ts_bench_netstack.h"
 #include "ts_bench_scenario.h"
 #include "ts_error.h"
 
 static const char bench_usage[] =
-    "usage: tunnelsim bench des|engine|scenario [--json] [--seconds S] [--scenario FILE]\n"
+    "usage: tunnelsim bench des|engine|netstack|scenario [--json] [--seconds S] [--scenario FILE]\n"
     "\n"
     "des: the hold model (each event schedules one successor at an exponential delay,\n"
     "mean 100 us) with 1, 1,000 and 100,000 pending events, through the world API,\n"
@@ -21,6 +22,11 @@ static const char bench_usage[] =
     "same buffers, and handshakes per second beside the bound set by the X25519\n"
     "operations a handshake needs, all measured in the same run.\n"
     "\n"
+    "netstack: lwIP (sim/netstack): the cost of one instance reset, and a connect +\n"
+    "100 KB transfer between two instances over a link with 10% loss (20 ms one way,\n"
+    "10 Mbit/s), averaged over loss patterns; beside creating the instances afresh\n"
+    "and the same transfer through sim/net's own TCP.\n"
+    "\n"
     "scenario: a 120-second connected-browsing scenario (models/scenarios/\n"
     "bench-browsing.yaml: handshake, keepalives, app traffic) run again and again in\n"
     "one reused world with real crypto, beside the same scenario with a fresh world\n"
@@ -29,7 +35,9 @@ static const char bench_usage[] =
     "\n"
     "options:\n"
     "  --json        print {\"events_per_sec\": {\"p1\":..,\"p1000\":..,\"p100000\":..}, ...}\n"
-    "  --seconds S   wall time per size (default 1; scenario: in total, default 4)\n"
+    "                (netstack: {\"reset_us\":..,\"transfer_100k_us\":..,...})\n"
+    "  --seconds S   wall time per size (default 1; netstack and scenario: in total,\n"
+    "                default 2 and 4)\n"
     "  --scenario F  the scenario file of `bench scenario` (default bench-browsing.yaml)\n";
 
 static int bench_des(bool json, double seconds) {
@@ -74,6 +82,34 @@ static int bench_engine(bool json, double seconds) {
            r.aead_gbit_per_sec[i], ratio[i]);
   printf("handshakes/s %.0f, X25519 bound %.0f (%d mult + %d base per handshake), ratio %.3f\n",
          r.handshakes_per_sec, r.handshake_bound_per_sec, r.x25519_ops, r.x25519_base_ops, hs_ratio);
+  return TS_EXIT_OK;
+}
+
+static int bench_netstack(bool json, double seconds) {
+  ts_bench_netstack_result r;
+  if (!json) fprintf(stderr, "bench netstack: about %.1f s...\n", seconds);
+  if (ts_bench_netstack(seconds, &r) != 0) {
+    fprintf(stderr, "tunnelsim bench: netstack: %s, world seed %llu (a bug: run ctest -L netstack)\n",
+            r.failure, (unsigned long long)r.failed_seed);
+    return TS_EXIT_INTERNAL;
+  }
+  if (json) {
+    printf("{\"reset_us\":%.2f,\"transfer_100k_us\":%.1f,\"reset_idle_us\":%.2f,\"create_us\":%.2f,"
+           "\"native_transfer_100k_us\":%.1f,\"transfer_sim_seconds\":%.2f,\"native_sim_seconds\":%.2f,"
+           "\"packets_per_transfer\":%.1f,\"transfers\":%llu,\"native_transfers\":%llu,\"instances\":%u}\n",
+           r.reset_us, r.transfer_100k_us, r.reset_idle_us, r.create_us, r.native_transfer_100k_us,
+           r.sim_seconds, r.native_sim_seconds, r.packets, (unsigned long long)r.transfers,
+           (unsigned long long)r.native_transfers, r.instances);
+    return TS_EXIT_OK;
+  }
+  printf("reset of one instance       %8.2f us after a transfer, %.2f us idle (%llu back to back)\n",
+         r.reset_us, r.reset_idle_us, (unsigned long long)r.idle_resets);
+  printf("  baseline: create one      %8.2f us (a device and its end of a link)\n", r.create_us);
+  printf("connect + 100 KB, 10%% loss  %8.1f us (%.2f simulated s, %.0f packets; mean of %llu)\n",
+         r.transfer_100k_us, r.sim_seconds, r.packets, (unsigned long long)r.transfers);
+  printf("  baseline: sim/net TCP     %8.1f us (%.2f simulated s; mean of %llu)\n", r.native_transfer_100k_us,
+         r.native_sim_seconds, (unsigned long long)r.native_transfers);
+  printf("lwIP instances per process: %u (TUNNELSIM_NETSTACK_INSTANCES)\n", r.instances);
   return TS_EXIT_OK;
 }
 
@@ -139,6 +175,7 @@ int cli_bench(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "des")) return bench_des(json, seconds);
   if (!strcmp(argv[1], "engine")) return bench_engine(json, seconds);
+  if (!strcmp(argv[1], "netstack")) return bench_netstack(json, seconds_given ? seconds : 2.0);
   if (!strcmp(argv[1], "scenario")) return bench_scenario(json, seconds_given ? seconds : 4.0, scenario);
-  return cli_usage_error("bench", "no benchmark '%s' (available: des, engine, scenario)", argv[1]);
+  return cli_usage_error("bench", "no benchmark '%s' (available: des, engine, netstack, scenario)", argv[1]);
 }
