@@ -260,7 +260,22 @@ void wg_peer_public_key(const wg_peer *peer, uint8_t out[WG_KEY_LEN]);
 void wg_peer_set_user_data(wg_peer *peer, void *user);
 void *wg_peer_user_data(const wg_peer *peer);
 
-/* Starts a handshake now (subject to the one-initiation-per-REKEY_TIMEOUT gate). */
+/* Replaces the peer's pre-shared key (NULL: none, i.e. all zero as in WireGuard);
+ * the old key is wiped. Noise IKpsk2 mixes the PSK in only while the response is
+ * written (responder) or read (initiator), so sessions already derived keep working
+ * until they expire and the next handshake uses the new key. Nothing is sent: to
+ * switch at once, call wg_peer_initiate_handshake (an in-tunnel key negotiation
+ * does). A key change re-opens the one-initiation-per-REKEY_TIMEOUT gate, as Linux
+ * and wireguard-go do when keys change (wg_noise_reset_last_sent_handshake), so that
+ * initiation goes out even right after the handshake that carried the negotiation.
+ * If the two sides then differ, the initiator drops the response
+ * (WG_DROP_HANDSHAKE_DECRYPT) and the old session stays current until it expires.
+ * Returns WG_OK or WG_EINVAL (no peer). */
+int wg_peer_set_preshared_key(wg_peer *peer, const uint8_t psk[WG_KEY_LEN]);
+
+/* Starts a handshake now (subject to the one-initiation-per-REKEY_TIMEOUT gate: within
+ * 5 s of the previous initiation nothing is sent and WG_EV_INITIATION_RATE_LIMITED is
+ * logged, though WG_OK is still returned). */
 int wg_peer_initiate_handshake(wg_peer *peer, int64_t now, const wg_sink *sink);
 /* Sends a keepalive if a session exists (else starts a handshake). */
 int wg_peer_send_keepalive(wg_peer *peer, int64_t now, const wg_sink *sink);

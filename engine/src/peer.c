@@ -110,6 +110,21 @@ void wg_peer_public_key(const wg_peer *peer, uint8_t out[WG_KEY_LEN]) {
 void wg_peer_set_user_data(wg_peer *peer, void *user) { peer->user = user; }
 void *wg_peer_user_data(const wg_peer *peer) { return peer->user; }
 
+int wg_peer_set_preshared_key(wg_peer *peer, const uint8_t psk[WG_KEY_LEN]) {
+  if (!peer) return WG_EINVAL;
+  /* Wipe first so no copy of the old key survives even when the new one is NULL.
+   * The handshake state holds no PSK-derived value before msg2, so nothing else
+   * needs to change: an initiation in flight is answered or read with the new key. */
+  sodium_memzero(peer->psk, sizeof peer->psk);
+  if (psk) memcpy(peer->psk, psk, sizeof peer->psk);
+  /* The caller initiates next to switch keys; a negotiation finishes well within 5 s
+   * of the handshake that carried it, and the gate would hold the new handshake back
+   * until the old session's rekey (120 s). Linux resets last_sent_handshake when keys
+   * change (noise.c, wg_noise_expire_current_peer_keypairs) for the same reason. */
+  peer->hs.last_initiation_sent = INT64_MIN;
+  return WG_OK;
+}
+
 int wg_peer_initiate_handshake(wg_peer *peer, int64_t now, const wg_sink *sink) {
   if (!peer) return WG_EINVAL;
   wg_send_initiation(peer, now, false, sink);

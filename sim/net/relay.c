@@ -1,10 +1,14 @@
 /* ts_relay: engine as responder on a host's UDP port, an in-tunnel gateway that
- * answers pings, and a NAT between the tunnel and the internet (see ts_relay.h). */
+ * answers pings (and, optionally, serves the ephemeral-peer negotiation from its own
+ * lwIP instance), and a NAT between the tunnel and the internet (see ts_relay.h). */
 #include "ts_relay.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ts_negotiation.h"
 
 #define ICMP4_ECHO_REPLY 0
 #define ICMP4_ECHO_REQUEST 8
@@ -29,6 +33,15 @@ struct nat_entry {
   ts_time last_used;
 };
 
+/* One negotiation in progress: the connection and the request collected so far.
+ * Slots are part of the relay (no allocation per connection). */
+struct neg_session {
+  bool used;
+  ts_relay *relay;
+  ts_netstack_tcp *conn;
+  ts_neg_reader reader;
+};
+
 struct ts_relay {
   ts_host *host;
   ts_world *world;
@@ -41,6 +54,9 @@ struct ts_relay {
   uint16_t nat_first;
   ts_time nat_idle;
   ts_relay_stats stats;
+  ts_netstack *stack;                /* the gateway's service stack; NULL: negotiation off */
+  ts_rng neg_rng;                    /* the relay's ephemeral keys */
+  struct neg_session neg[TS_RELAY_NEGOTIATION_SESSIONS];
   uint8_t scratch[WG_IP_PACKET_MAX]; /* gateway replies are built here */
 };
 
@@ -326,10 +342,204 @@ static void deliver_ip(void *ctx, const uint8_t *pkt, size_t len) {
     drop(r, "inner-malformed");
     return;
   }
-  if (ts_ipaddr_equal(&info.dst, &r->gateway) || ts_ipaddr_equal(&info.dst, &r->gateway6))
-    answer_gateway(r, pkt, &info);
-  else
+  if (!ts_ipaddr_equal(&info.dst, &r->gateway) && !ts_ipaddr_equal(&info.dst, &r->gateway6)) {
     nat_out(r, pkt, &info);
+  } else if (r->stack && (info.proto == TS_IPPROTO_TCP || info.proto == TS_IPPROTO_UDP)) {
+    /* The gateway's own transport: lwIP serves the negotiation port and answers the
+     * rest as a host does (RST, port unreachable). Called after the engine returned,
+     * so the stack's answers may go straight back into the engine (ts_wgdev.h). */
+    r->stats.gateway_stack_in++;
+    if (ts_netstack_input(r->stack, pkt, (uint32_t)len) != TS_OK) drop(r, "gateway-stack-full");
+  } else {
+    answer_gateway(r, pkt, &info);
+  }
+}
+
+/* ---------------------------------------------------------------- negotiation */
+
+static void neg_trace(ts_relay *r, const char *detail) {
+  ts_trace_event(ts_world_trace(r->world), ts_world_now(r->world), "relay-negotiation",
+                 ts_host_name(r->host), detail);
+}
+
+/* Whatever the gateway's stack sends goes back into the tunnel, to the peer whose
+ * allowed IPs hold the destination (the engine's cryptokey routing). */
+static void stack_output(void *ctx, ts_packet *pkt) {
+  ts_relay *r = ctx;
+  int rc = ts_wgdev_tx_ip(r->dev, pkt->data, pkt->len);
+  if (rc != WG_OK && rc != WG_ESTAGED) drop(r, "tunnel-no-peer");
+  ts_packet_free(ts_world_pool(r->world), pkt);
+}
+
+static void neg_release(struct neg_session *s) {
+  s->used = false;
+  s->conn = NULL;
+}
+
+static void neg_abort(struct neg_session *s, const char *why) {
+  ts_relay *r = s->relay;
+  r->stats.negotiations_aborted++;
+  neg_trace(r, why);
+  ts_netstack_tcp_abort(s->conn);
+  neg_release(s);
+}
+
+/* Queues the response. False if the send buffer refused it, which a fresh
+ * connection's buffer never does. */
+static bool neg_respond(struct neg_session *s, const ts_neg_response *resp) {
+  uint8_t wire[TS_NEG_RESPONSE_LEN];
+  ts_neg_response_encode(resp, wire);
+  return ts_netstack_tcp_write(s->conn, wire, sizeof wire) == (int)sizeof wire;
+}
+
+static void neg_refuse(struct neg_session *s, uint8_t status) {
+  ts_relay *r = s->relay;
+  ts_neg_response resp = {.status = status};
+  if (!neg_respond(s, &resp)) {
+    neg_abort(s, "aborted: response not sent");
+    return;
+  }
+  r->stats.negotiations_refused++;
+  char detail[64];
+  snprintf(detail, sizeof detail, "refused: %s", ts_neg_status_name(status));
+  neg_trace(r, detail);
+  ts_netstack_tcp_close(s->conn);
+  neg_release(s);
+}
+
+/* A whole request: the parent key must be the peer that sent it; then a fresh
+ * ephemeral key pair, the PSK, the response, the PSK installed on that peer, and an
+ * orderly close (FIN after the response). */
+static void neg_complete(struct neg_session *s) {
+  ts_relay *r = s->relay;
+  ts_neg_request req;
+  if (ts_neg_reader_request(&s->reader, &req) != TS_OK) {
+    neg_abort(s, "aborted: unreadable request");
+    return;
+  }
+  wg_device *engine = ts_wgdev_engine(r->dev);
+  wg_peer *peer = engine ? wg_device_find_peer(engine, req.parent_public) : NULL;
+  if (!peer) {
+    neg_refuse(s, TS_NEG_STATUS_UNKNOWN_PARENT);
+    return;
+  }
+  /* A peer may only change its own key: the connection's source is an inner address
+   * the engine already checked against the sending peer's allowed IPs, so the peer
+   * owning it is the sender. Without this, one client could name another's key and
+   * break that client's next handshake. */
+  ts_ipaddr remote;
+  ts_netstack_tcp_endpoints(s->conn, NULL, NULL, &remote, NULL);
+  if (wg_device_lookup_allowed_ip(engine, remote.family, remote.bytes) != peer) {
+    neg_refuse(s, TS_NEG_STATUS_NOT_YOURS);
+    return;
+  }
+  uint8_t priv[TS_NEG_KEY_LEN], psk[TS_NEG_KEY_LEN];
+  ts_neg_response resp = {.status = TS_NEG_STATUS_OK};
+  if (ts_neg_keypair(priv, resp.ephemeral_public, &r->neg_rng) != TS_OK) {
+    neg_refuse(s, TS_NEG_STATUS_INTERNAL);
+    return;
+  }
+  int rc = ts_neg_derive_psk(psk, priv, req.ephemeral_public, req.ephemeral_public,
+                             resp.ephemeral_public);
+  sodium_memzero(priv, sizeof priv);
+  if (rc != TS_OK) {
+    neg_refuse(s, TS_NEG_STATUS_BAD_KEY);
+    return;
+  }
+  if (!neg_respond(s, &resp)) {
+    sodium_memzero(psk, sizeof psk);
+    neg_abort(s, "aborted: response not sent");
+    return;
+  }
+  /* The response is queued (and on its way under the current session, whose keys do
+   * not depend on the PSK): from now on handshakes with this peer use the new key,
+   * which is what the client installs when it reads the response. */
+  wg_peer_set_preshared_key(peer, psk);
+  sodium_memzero(psk, sizeof psk);
+  r->stats.negotiations_ok++;
+  char b64[WG_BASE64_KEY_LEN], detail[96];
+  wg_key_to_base64(b64, req.parent_public);
+  snprintf(detail, sizeof detail, "ok: psk installed for peer %s", b64);
+  neg_trace(r, detail);
+  ts_netstack_tcp_close(s->conn);
+  neg_release(s);
+}
+
+static void neg_on_data(void *ctx, ts_netstack_tcp *c, const uint8_t *data, uint32_t len) {
+  struct neg_session *s = ctx;
+  (void)c;
+  if (!s->used) return;
+  int rc = ts_neg_reader_feed(&s->reader, data, len, NULL);
+  if (rc == TS_NEG_READER_DONE)
+    neg_complete(s);
+  else if (rc != TS_NEG_READER_MORE)
+    neg_abort(s, "aborted: bad request");
+}
+
+/* The client closed before a whole request arrived. */
+static void neg_on_eof(void *ctx, ts_netstack_tcp *c) {
+  struct neg_session *s = ctx;
+  (void)c;
+  if (s->used) neg_abort(s, "aborted: closed early");
+}
+
+/* Reset by the client or given up by lwIP: the handle is gone with the connection. */
+static void neg_on_closed(void *ctx, ts_netstack_tcp *c, int reason) {
+  struct neg_session *s = ctx;
+  (void)c;
+  if (!s->used) return;
+  s->relay->stats.negotiations_aborted++;
+  char detail[64];
+  snprintf(detail, sizeof detail, "aborted: %s", ts_netstack_close_reason_name(reason));
+  neg_trace(s->relay, detail);
+  neg_release(s);
+}
+
+static bool neg_accept(void *ctx, ts_netstack_listener *l, ts_netstack_tcp *c) {
+  ts_relay *r = ctx;
+  (void)l;
+  for (uint32_t i = 0; i < TS_RELAY_NEGOTIATION_SESSIONS; i++) {
+    struct neg_session *s = &r->neg[i];
+    if (s->used) continue;
+    s->used = true;
+    s->relay = r;
+    s->conn = c;
+    ts_neg_reader_init(&s->reader, TS_NEG_REQUEST);
+    static const ts_netstack_tcp_callbacks cb = {
+        .data = neg_on_data, .eof = neg_on_eof, .closed = neg_on_closed};
+    ts_netstack_tcp_set_callbacks(c, &cb, s);
+    return true;
+  }
+  r->stats.negotiations_aborted++;
+  neg_trace(r, "aborted: no free session");
+  return false;
+}
+
+/* The gateway's stack: its addresses are the gateways', its seed the first draw of
+ * "netstack/<name>" (the convention of ts_netstack_dev), its listener the negotiation
+ * port. The stack attaches itself to the world, which frees it. */
+static int neg_start(ts_relay *r) {
+  ts_world *w = r->world;
+  char name[TS_NETSTACK_NAME_MAX], stream[TS_NETSTACK_NAME_MAX + 16];
+  if (snprintf(name, sizeof name, "%s/gateway", ts_host_name(r->host)) >= (int)sizeof name)
+    return TS_EINVAL;
+  snprintf(stream, sizeof stream, "netstack/%s", name);
+  ts_rng seed_rng;
+  ts_world_rng(w, stream, &seed_rng);
+  snprintf(stream, sizeof stream, "relay/%s/negotiation", ts_host_name(r->host));
+  ts_world_rng(w, stream, &r->neg_rng);
+  ts_netstack_config nc = {.name = name,
+                           .seed = ts_rng_next(&seed_rng),
+                           .addr4 = {.addr = r->gateway, .len = 32},
+                           .mtu = TS_RELAY_NEGOTIATION_MTU,
+                           .output = stack_output,
+                           .output_ctx = r};
+  if (r->gateway6.family == 6) nc.addr6 = (ts_ipprefix){.addr = r->gateway6, .len = 128};
+  if (r->gateway.family != 4) return TS_EINVAL;
+  int rc = ts_netstack_create(w, &nc, &r->stack);
+  if (rc) return rc;
+  ts_netstack_listener *l;
+  return ts_netstack_tcp_listen(r->stack, TS_NEG_PORT, neg_accept, r, &l);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -405,6 +615,10 @@ int ts_relay_create(ts_host *h, const ts_relay_config *cfg, ts_relay **out) {
   if (rc) return rc;
   rc = add_peers(r, cfg);
   if (rc) return rc;
+  if (cfg->negotiation) {
+    rc = neg_start(r);
+    if (rc) return rc;
+  }
   rc = ts_host_bind_udp(h, r->port, on_udp, r);
   if (rc) return rc;
   ts_host_set_local_hook(h, on_local, r);
@@ -413,6 +627,7 @@ int ts_relay_create(ts_host *h, const ts_relay_config *cfg, ts_relay **out) {
 }
 
 ts_wgdev *ts_relay_wgdev(ts_relay *r) { return r->dev; }
+ts_netstack *ts_relay_netstack(ts_relay *r) { return r->stack; }
 
 void ts_relay_get_stats(const ts_relay *r, ts_relay_stats *out) {
   *out = r->stats;

@@ -21,7 +21,25 @@
  * (NAT66 to the host's IPv6 address) are both translated; fragments and ICMP errors
  * are not (dropped and traced as "relay-drop").
  *
- * The relay is attached to the world (reset/destroy free it). */
+ * In-tunnel negotiation (ts_relay_config.negotiation, off by default): the relay
+ * also serves the ephemeral-peer exchange of ts_negotiation.h, as Mullvad's relays
+ * serve RegisterPeerV1 on 10.64.0.1:1337 (design/ios-model.md §2.5, MV-CODE). It
+ * hosts its own lwIP instance (ts_netstack) holding the gateway address(es), MTU
+ * TS_RELAY_NEGOTIATION_MTU, with a TCP listener on TS_NEG_PORT. Decrypted TCP and UDP
+ * to the gateway go into that stack (so a port nobody listens on gets lwIP's RST or
+ * ICMP port unreachable, never the NAT); echo requests to the gateway are still
+ * answered as above; the stack's packets are encrypted back through the engine. A
+ * complete request names a parent key: the relay finds the wg peer with that public
+ * key, makes an ephemeral key pair from the world stream "relay/<host>/negotiation",
+ * derives the PSK, sends the response, installs the PSK on that peer once the response
+ * is queued (sessions already up keep working; the client's next handshake uses it),
+ * and closes the connection. An unknown parent key, or the key of a peer other than
+ * the one whose tunnel carried the request, gets an error status and a close.
+ * Each outcome is a trace event "relay-negotiation". The instance takes one of the
+ * process's lwIP copies (TS_NETSTACK_MAX_INSTANCES, 8 by default).
+ *
+ * The relay is attached to the world (reset/destroy free it, and its lwIP instance,
+ * which is attached too). */
 #ifndef TS_RELAY_H
 #define TS_RELAY_H
 
@@ -29,6 +47,7 @@
 #include <stdint.h>
 
 #include "ts_net.h"
+#include "ts_netstack.h"
 #include "ts_wgdev.h"
 
 #define TS_RELAY_DEFAULT_PORT 51820
@@ -39,6 +58,13 @@
  * keeps the model simple (configurable). */
 #define TS_RELAY_DEFAULT_NAT_IDLE (120 * TS_SEC)
 #define TS_RELAY_MAX_ALLOWED_IPS 16
+/* The gateway stack's MTU: what iOS gives a tunnel by default (WG:
+ * PacketTunnelSettingsGenerator.swift forces 1280 when automatic; design/ios-model.md
+ * §3), also IPv6's minimum (RFC 8200), so the stack's segments fit any client's tunnel. */
+#define TS_RELAY_NEGOTIATION_MTU 1280
+/* Negotiations in progress at once; a connection beyond that is refused (RST). Real
+ * clients hold one each, for well under a second. */
+#define TS_RELAY_NEGOTIATION_SESSIONS 16
 
 typedef struct ts_relay ts_relay;
 
@@ -64,6 +90,7 @@ typedef struct ts_relay_config {
   uint32_t nat_entries;     /* 0 = TS_RELAY_DEFAULT_NAT_ENTRIES */
   uint16_t nat_port_first;  /* 0 = TS_RELAY_DEFAULT_NAT_PORT_FIRST */
   ts_time nat_idle_timeout; /* 0 = TS_RELAY_DEFAULT_NAT_IDLE */
+  bool negotiation;         /* serve the ephemeral-peer exchange on gateway:TS_NEG_PORT */
 } ts_relay_config;
 
 typedef struct ts_relay_stats {
@@ -73,13 +100,21 @@ typedef struct ts_relay_stats {
   uint64_t nat_full;          /* packets dropped: no free table entry */
   uint64_t dropped;           /* other drops (unsupported, no mapping, TTL, no route) */
   uint32_t nat_active;        /* mappings not yet expired at the time of the call */
+  uint64_t gateway_stack_in;  /* inner TCP/UDP packets handed to the gateway's stack */
+  uint64_t negotiations_ok;   /* responses with status ok, PSK installed */
+  uint64_t negotiations_refused; /* responses with an error status */
+  uint64_t negotiations_aborted; /* connections reset without a response: bad magic,
+                                    closed early, or no free session */
 } ts_relay_stats;
 
 /* Binds the port, installs the host's local hook, and creates the engine device
  * (named after the host). TS_EINVAL for a bad configuration (e.g. the port range
- * overflows 65535), TS_EEXIST if the port is bound, TS_ENOMEM. */
+ * overflows 65535), TS_EEXIST if the port is bound, TS_ENOMEM; with negotiation on
+ * also TS_EFULL when no lwIP instance is left. */
 int ts_relay_create(ts_host *h, const ts_relay_config *cfg, ts_relay **out);
 ts_wgdev *ts_relay_wgdev(ts_relay *r);
+/* The gateway's service stack (named "<host>/gateway"), or NULL when negotiation is off. */
+ts_netstack *ts_relay_netstack(ts_relay *r);
 void ts_relay_get_stats(const ts_relay *r, ts_relay_stats *out);
 
 #endif
