@@ -42,7 +42,7 @@ void ts_monitor_timings_default(ts_monitor_timings *t) {
 }
 
 const char *ts_monitor_path_name(ts_monitor_path p) {
-  static const char *const n[] = {"bsd-utun", "nw-virtual", "engine"};
+  static const char *const n[] = {"bsd-utun", "nw-virtual", "engine", "userspace-netstack"};
   return (unsigned)p < TS_MONITOR_PATH_COUNT ? n[p] : NULL;
 }
 
@@ -80,7 +80,11 @@ static void send_ping(ts_monitor *m) {
   memset(ls, 0, sizeof *ls);
   ls->at = now;
   ls->seq = seq;
-  if (m->cfg.path == TS_MONITOR_PATH_ENGINE) {
+  if (m->cfg.path == TS_MONITOR_PATH_USERSPACE_NETSTACK) {
+    ts_netstack *ns = ts_provider_netstack(m->p);
+    ls->rc = ns ? ts_netstack_ping(ns, &m->cfg.target, m->id, seq, m->payload, n) : TS_ESTATE;
+    ok = ls->rc == TS_OK;
+  } else if (m->cfg.path == TS_MONITOR_PATH_ENGINE) {
     ts_ipaddr src = ts_provider_tunnel_address(m->p, m->cfg.target.family);
     uint32_t len = src.family ? ts_ip_build_echo(m->pkt, sizeof m->pkt, &src, &m->cfg.target, false,
                                                  m->id, seq, m->payload, n)
@@ -109,19 +113,18 @@ static void send_ping(ts_monitor *m) {
   report(m, TS_MONITOR_EV_PING_SENT, seq, 0);
 }
 
-static void got_reply(ts_monitor *m, const ts_ip_info *info) {
-  if (m->state == TS_MONITOR_STOPPED || info->icmp_id != m->id ||
-      !ts_ipaddr_equal(&info->src, &m->cfg.target))
+static void got_reply(ts_monitor *m, const ts_ipaddr *src, uint16_t id, uint16_t seq) {
+  if (m->state == TS_MONITOR_STOPPED || id != m->id || !ts_ipaddr_equal(src, &m->cfg.target))
     return;
-  ts_time now = now_of(m), sent = m->sent_at[info->icmp_seq % SENT_RING];
+  ts_time now = now_of(m), sent = m->sent_at[seq % SENT_RING];
   ts_time rtt = sent ? now - sent : 0;
-  m->sent_at[info->icmp_seq % SENT_RING] = 0;
+  m->sent_at[seq % SENT_RING] = 0;
   m->stats.replies++;
   if (!m->stats.rtt_min || rtt < m->stats.rtt_min) m->stats.rtt_min = rtt;
   if (rtt > m->stats.rtt_max) m->stats.rtt_max = rtt;
   m->stats.rtt_sum += rtt;
   m->last_reply = now;
-  report(m, TS_MONITOR_EV_REPLY, info->icmp_seq, rtt);
+  report(m, TS_MONITOR_EV_REPLY, seq, rtt);
   if (m->state != TS_MONITOR_CONNECTED) {
     m->state = TS_MONITOR_CONNECTED;
     m->attempt = 0;
@@ -136,13 +139,18 @@ static void on_socket(void *ctx, ts_sock_id sock, const ts_ip_info *info, const 
   (void)payload;
   (void)len;
   (void)iface;
-  got_reply(ctx, info);
+  got_reply(ctx, &info->src, info->icmp_id, info->icmp_seq);
 }
 
 static void on_engine(void *ctx, const ts_ip_info *info, const uint8_t *pkt, size_t len) {
   (void)pkt;
   (void)len;
-  got_reply(ctx, info);
+  got_reply(ctx, &info->src, info->icmp_id, info->icmp_seq);
+}
+
+static void on_netstack(void *ctx, ts_netstack *ns, const ts_netstack_echo *reply) {
+  (void)ns;
+  got_reply(ctx, &reply->from, reply->id, reply->seq);
 }
 
 /* -------------------------------------------------------------- timing */
@@ -229,7 +237,12 @@ int ts_monitor_start(ts_monitor *m) {
   if (!m) return TS_EINVAL;
   if (m->state != TS_MONITOR_STOPPED) return TS_ESTATE;
   int rc;
-  if (m->cfg.path == TS_MONITOR_PATH_ENGINE) {
+  if (m->cfg.path == TS_MONITOR_PATH_USERSPACE_NETSTACK) {
+    ts_netstack *ns = ts_provider_netstack(m->p);
+    m->id = m->cfg.icmp_id ? m->cfg.icmp_id : ENGINE_ICMP_ID;
+    rc = ns ? TS_OK : TS_ESTATE;
+    if (ns) ts_netstack_set_echo_handler(ns, on_netstack, m);
+  } else if (m->cfg.path == TS_MONITOR_PATH_ENGINE) {
     m->id = m->cfg.icmp_id ? m->cfg.icmp_id : ENGINE_ICMP_ID;
     rc = ts_provider_claim_icmp(m->p, m->id, on_engine, m);
   } else {
@@ -300,6 +313,8 @@ void ts_monitor_stop(ts_monitor *m) {
   m->state = TS_MONITOR_STOPPED;
   m->gen++;
   if (m->cfg.path == TS_MONITOR_PATH_ENGINE) ts_provider_release_icmp(m->p);
+  else if (m->cfg.path == TS_MONITOR_PATH_USERSPACE_NETSTACK && ts_provider_netstack(m->p))
+    ts_netstack_set_echo_handler(ts_provider_netstack(m->p), NULL, NULL);
   else if (m->sock) ts_phone_socket_close(m->ph, m->sock);
   m->sock = 0;
 }

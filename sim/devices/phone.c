@@ -218,8 +218,7 @@ static void nw_settle(ts_phone *ph) {
    * TCP's handshake decides (tcp_settle). */
   for (size_t i = 0; i < ph->ps_cap; i++) {
     psock *s = &ph->ps[i];
-    if (!s->used || s->api != TS_SOCK_NWCONNECTION ||
-        ts_sock_nw_state(ph->socks, s->id) != TS_NW_PREPARING)
+    if (!s->used || s->api == TS_SOCK_BSD || ts_sock_nw_state(ph->socks, s->id) != TS_NW_PREPARING)
       continue;
     if (s->proto == TS_IPPROTO_TCP) tcp_settle(ph, s);
     else ts_sock_nw_transport_ready(ph->socks, s->id);
@@ -840,10 +839,13 @@ int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_
   if (!ph || !p || !id) return TS_EINVAL;
   if (p->proto != TS_IPPROTO_ICMP && p->proto != TS_IPPROTO_UDP && p->proto != TS_IPPROTO_TCP)
     return TS_ENOTSUP;
-  if (p->api != TS_SOCK_BSD && p->api != TS_SOCK_NWCONNECTION) return TS_ENOTSUP;
-  if (p->api == TS_SOCK_NWCONNECTION && !p->remote.family) return TS_EINVAL;
+  if (p->api != TS_SOCK_BSD && p->api != TS_SOCK_NWCONNECTION && p->api != TS_SOCK_NWTCPCONNECTION)
+    return TS_ENOTSUP;
+  if (p->api != TS_SOCK_BSD && !p->remote.family) return TS_EINVAL;
   bool tcp = p->proto == TS_IPPROTO_TCP;
   if (tcp && (!p->remote.family || !p->remote_port)) return TS_EINVAL;
+  /* createTCPConnectionThroughTunnel is the provider's, and TCP only (A-NWTCP). */
+  if (p->api == TS_SOCK_NWTCPCONNECTION && (!tcp || p->owner != TS_TC_PROVIDER)) return TS_EINVAL;
   psock *slot = NULL;
   for (size_t i = 0; i < ph->ps_cap && !slot; i++)
     if (!ph->ps[i].used) slot = &ph->ps[i];
@@ -870,6 +872,8 @@ int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_
       rc = ts_sock_bsd_connect(ph->socks, sid, &p->remote, &st);
       if (!rc && tcp && st == TS_SOCK_ENETUNREACH) rc = TS_ENOENT; /* connect(): ENETUNREACH */
     }
+  } else if (p->api == TS_SOCK_NWTCPCONNECTION) {
+    rc = ts_sock_nwtcp_create(ph->socks, &p->remote, &sid); /* waiting or preparing */
   } else {
     ts_nw_params nw = p->nw;
     if (p->required_if) {
@@ -891,9 +895,9 @@ int ts_phone_socket_open(ts_phone *ph, const ts_phone_socket_params *p, ts_sock_
                   .link_layer = p->link_layer, .bound_iface = ll_iface};
   if (p->tcp_tmpl) slot->tmpl = *p->tcp_tmpl;
   if (tcp) {
-    /* BSD: connect() established the socket; the SYN goes now. NWConnection: once
-     * it has a path (now, or at a later path change). */
-    slot->tcp_pending = p->api == TS_SOCK_NWCONNECTION;
+    /* BSD: connect() established the socket; the SYN goes now. NWConnection and
+     * NWTCPConnection: once it has a path (now, or at a later path change). */
+    slot->tcp_pending = p->api != TS_SOCK_BSD;
     rc = p->api == TS_SOCK_BSD ? tcp_start(ph, slot) : TS_OK;
     if (rc) {
       psock_release(ph, slot);
@@ -1129,10 +1133,11 @@ static bool deliverable(const ts_verdict *v) {
          v->kind == TS_VERDICT_LOOPBACK;
 }
 
-/* An NWConnection's transport handshake runs while it is preparing, when the API
- * itself would refuse a send (ENOTCONN): it runs on the path being prepared. */
+/* An NWConnection's (or NWTCPConnection's) transport handshake runs while it is
+ * preparing, when the API itself would refuse a send (ENOTCONN): it runs on the path
+ * being prepared. */
 static bool nw_handshaking(const ts_phone *ph, const psock *s) {
-  return s->api == TS_SOCK_NWCONNECTION && ts_sock_nw_state(ph->socks, s->id) == TS_NW_PREPARING;
+  return s->api != TS_SOCK_BSD && ts_sock_nw_state(ph->socks, s->id) == TS_NW_PREPARING;
 }
 
 /* Every segment the endpoint emits: one policy verdict, then the normal path. */

@@ -3,7 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ts_provider.h"
+#include "provider_internal.h"
+#include "ts_mux.h"
+#include "ts_netstack.h"
+
+/* The provider's userspace netstack: MTU 1280 so that its TCP segments fit the
+ * tunnel (the IPv6 minimum; WireGuardKit's automatic MTU is 1420 on a 1500 link). */
+#define NETSTACK_MTU 1280
+/* Flows the mux tracks (Mullvad's router.go / ip_mux.rs keep a handful). */
+#define MUX_CAPACITY 64
 
 /* The provider's own events. Each carries the launch generation and the connect
  * attempt it belongs to: an event of an older process, or of a connect attempt
@@ -14,6 +22,8 @@ enum {
   EV_SETTINGS_TIMEOUT,  /* settings_timeout ran out (GT-30) */
   EV_KEYCHAIN_RETRY,    /* bootRecoveryPeriodicity (GT-23) */
   EV_CONNECT_BURST,     /* the apps' reconnect burst (GT-21) */
+  EV_REHANDSHAKE,       /* a new handshake asked for (ts_provider_rehandshake), gate open */
+  EV_NEG_GAVE_UP,       /* the negotiation gave up: the error state (outside any callback) */
 };
 
 struct ts_provider {
@@ -38,6 +48,13 @@ struct ts_provider {
   uint16_t claim_id;
   ts_provider_icmp_fn claim_fn;
   void *claim_ctx;
+  bool wants_netstack;     /* use_netstack, or a monitor / negotiation path that needs it */
+  ts_netstack *ns;         /* the process's userspace netstack (NULL: none or no process) */
+  ts_mux *mux;             /* its flow tracker (created with the provider) */
+  ts_rng ns_rng;           /* "<name>/netstack": a seed per process */
+  ts_neg_client *neg;      /* NULL without negotiation */
+  bool has_initiation;     /* an initiation left this engine (last_initiation is valid) */
+  ts_time last_initiation;
   ts_provider_stats stats;
 };
 
@@ -61,6 +78,10 @@ static ts_time now_of(const ts_provider *p) { return ts_world_now(p->w); }
 
 static void trace(ts_provider *p, const char *kind, const char *detail) {
   ts_trace_event(ts_world_trace(p->w), now_of(p), kind, p->name, detail);
+}
+
+void ts_provider_trace(ts_provider *p, const char *kind, const char *detail) {
+  trace(p, kind, detail);
 }
 
 static void provider_event(void *obj, uint64_t arg);
@@ -108,8 +129,17 @@ static bool echo_reply(const ts_ip_info *info) {
          (info->proto == TS_IPPROTO_ICMPV6 && info->icmp_type == 129);
 }
 
+/* The mux: packets of flows the provider's netstack opened go to it. */
+static bool to_netstack(ts_provider *p, const uint8_t *pkt, size_t len) {
+  if (!p->ns || ts_mux_inbound(p->mux, pkt, len) != TS_MUX_NETSTACK) return false;
+  p->stats.netstack_in++;
+  if (ts_netstack_input(p->ns, pkt, (uint32_t)len) != TS_OK) p->stats.netstack_in_dropped++;
+  return true;
+}
+
 static void tp_deliver_ip(void *ctx, const uint8_t *pkt, size_t len) {
   ts_provider *p = ctx;
+  if (to_netstack(p, pkt, len)) return;
   ts_ip_info info;
   if (p->claim_fn && ts_ip_parse(pkt, (uint32_t)len, &info) == 0 && echo_reply(&info) &&
       info.icmp_id == p->claim_id) {
@@ -127,6 +157,11 @@ static void tp_deliver_ip(void *ctx, const uint8_t *pkt, size_t len) {
 static void tp_on_event(void *ctx, int event, wg_peer *peer) {
   ts_provider *p = ctx;
   (void)peer;
+  if (event == WG_EV_INITIATION_SENT || event == WG_EV_INITIATION_RETRY) {
+    p->has_initiation = true;
+    p->last_initiation = now_of(p);
+  }
+  if (p->neg) ts_neg_client_engine_event(p->neg, event);
   if (event != WG_EV_HANDSHAKE_COMPLETE) return;
   p->stats.handshakes++;
   /* Inside the engine call: act from the next event. */
@@ -174,14 +209,67 @@ static int engine_up(ts_provider *p) {
       wg_peer_add_allowed_ip(p->peer, 4, (const uint8_t[4]){0}, 0) != WG_OK ||
       wg_peer_add_allowed_ip(p->peer, 6, (const uint8_t[16]){0}, 0) != WG_OK)
     return TS_EINVAL;
+  p->has_initiation = false;
   ts_wgdev_initiate_handshake(p->dev, p->peer);
   return TS_OK;
 }
 
-static void engine_down(ts_provider *p) {
+/* died: the process ended (its negotiation socket goes without a word). */
+static void engine_down(ts_provider *p, bool died) {
+  if (p->neg) ts_neg_client_engine_down(p->neg, died);
   if (p->dev) ts_wgdev_destroy(p->dev);
   p->dev = NULL;
   p->peer = NULL;
+}
+
+/* --------------------------------------------------------- netstack */
+
+/* The netstack's packets: the mux learns their flow, then straight into the engine
+ * (no utun, no OS policy: Mullvad's workaround, MV-BLOG, PR #7289). */
+static void ns_output(void *ctx, ts_packet *pkt) {
+  ts_provider *p = ctx;
+  ts_mux_outbound(p->mux, pkt->data, pkt->len);
+  int rc = p->dev && !p->error ? ts_wgdev_tx_ip(p->dev, pkt->data, pkt->len) : TS_ESTATE;
+  if (rc == WG_OK || rc == WG_ESTAGED) p->stats.netstack_out++;
+  else p->stats.netstack_out_dropped++;
+  ts_packet_free(ts_world_pool(p->w), pkt);
+}
+
+static uint64_t next_seed(ts_provider *p) {
+  uint64_t s;
+  do s = ts_rng_next(&p->ns_rng);
+  while (s == 0);
+  return s;
+}
+
+/* At launch: an instance on the tunnel's addresses (from the settings). */
+static void netstack_up(ts_provider *p) {
+  if (!p->wants_netstack) return;
+  ts_mux_reset(p->mux);
+  ts_ipaddr a4 = ts_provider_tunnel_address(p, 4), a6 = ts_provider_tunnel_address(p, 6);
+  ts_netstack_config nc = {.name = p->name, .seed = next_seed(p), .mtu = NETSTACK_MTU,
+                           .output = ns_output, .output_ctx = p};
+  if (a4.family) nc.addr4 = (ts_ipprefix){.addr = a4, .len = 32};
+  if (a6.family) nc.addr6 = (ts_ipprefix){.addr = a6, .len = 128};
+  int rc = a4.family || a6.family ? ts_netstack_create(p->w, &nc, &p->ns) : TS_EINVAL;
+  if (rc) {
+    char d[80];
+    snprintf(d, sizeof d, "netstack: %s", ts_strerror(rc));
+    trace(p, "provider-error", d);
+    p->ns = NULL;
+    return;
+  }
+  p->stats.netstack_created++;
+  trace(p, "provider-netstack", "created");
+}
+
+static void netstack_down(ts_provider *p) {
+  if (!p->ns) return;
+  ts_netstack_destroy(p->ns);
+  p->ns = NULL;
+  ts_mux_reset(p->mux);
+  p->stats.netstack_destroyed++;
+  trace(p, "provider-netstack", "destroyed");
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -196,10 +284,15 @@ static void proceed(ts_provider *p, const char *why) {
     char d[64];
     snprintf(d, sizeof d, "engine: %s", ts_strerror(rc));
     trace(p, "provider-error", d);
-    engine_down(p);
+    engine_down(p, false);
     return;
   }
-  if (p->mon) ts_monitor_start(p->mon);
+  if (p->neg) ts_neg_client_engine_up(p->neg);
+  if (p->mon && (rc = ts_monitor_start(p->mon)) != TS_OK) {
+    char d[64];
+    snprintf(d, sizeof d, "monitor: %s", ts_strerror(rc));
+    trace(p, "provider-error", d);
+  }
   if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_SETTINGS) complete(p, why);
   note_connected(p); /* startTunnel may have completed before (the error state) */
 }
@@ -271,7 +364,7 @@ static void error_settings(const ts_provider *p, ts_vpn_settings *s) {
 
 static int enter_error(ts_provider *p, ts_provider_error_reason reason) {
   if (p->mon) ts_monitor_stop(p->mon);
-  engine_down(p);
+  engine_down(p, false);
   p->attempt++; /* the replaced connect attempt's callback and timeout are void */
   p->settings_pending = p->proceeded = false;
   p->error = true;
@@ -349,6 +442,13 @@ static void provider_event(void *obj, uint64_t arg) {
   case EV_SETTINGS_DONE: settings_done(p); break;
   case EV_HANDSHAKE_DONE:
     if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_HANDSHAKE) complete(p, "handshake");
+    if (p->neg && p->dev) ts_neg_client_handshake_done(p->neg);
+    break;
+  case EV_REHANDSHAKE:
+    if (p->dev) ts_wgdev_initiate_handshake(p->dev, p->peer);
+    break;
+  case EV_NEG_GAVE_UP:
+    if (!p->error) enter_error(p, TS_PROVIDER_REASON_NEGOTIATION_FAILED);
     break;
   case EV_SETTINGS_TIMEOUT: settings_timed_out(p); break;
   case EV_KEYCHAIN_RETRY: keychain_retry(p); break;
@@ -378,6 +478,8 @@ static void start_tunnel(void *ctx) {
   p->reason = TS_PROVIDER_REASON_NONE;
   p->stats.launches++;
   p->memory = 0;
+  netstack_up(p);
+  if (p->neg) ts_neg_client_launch(p->neg);
   if (p->mon && ts_phone_asleep(p->ph)) ts_monitor_sleep(p->mon); /* launched during sleep */
   else if (p->mon) ts_monitor_wake(p->mon);
   if (ts_provider_set_memory(p, p->cfg.memory) != TS_OK || !p->running) return; /* jetsam at launch */
@@ -388,9 +490,11 @@ static void start_tunnel(void *ctx) {
   else connect_tunnel(p);
 }
 
-static void teardown(ts_provider *p) {
+/* The process ends (died: killed or crashed, not a completed stop). */
+static void teardown(ts_provider *p, bool died) {
   if (p->mon) ts_monitor_stop(p->mon);
-  engine_down(p);
+  engine_down(p, died);
+  netstack_down(p);
   if (p->sock) ts_phone_socket_close(p->ph, p->sock);
   p->sock = 0;
   p->running = false;
@@ -406,7 +510,7 @@ static void stop_tunnel(void *ctx, ts_vpn_stop_reason reason) {
     return; /* the stop watchdog kills the process */
   }
   trace(p, "provider-stop", ts_vpn_stop_reason_name(reason));
-  teardown(p);
+  teardown(p, false);
   p->stats.stops++;
   ts_phone_tunnel_stopped(p->ph);
 }
@@ -415,7 +519,7 @@ static void killed(void *ctx, ts_vpn_exit exit) {
   ts_provider *p = ctx;
   if (!p->running) return;
   trace(p, "provider-killed", ts_vpn_exit_name(exit));
-  teardown(p);
+  teardown(p, true);
   p->stats.kills++;
 }
 
@@ -423,7 +527,7 @@ static void killed(void *ctx, ts_vpn_exit exit) {
 static int process_died(ts_provider *p, ts_vpn_exit exit, const char *detail) {
   if (!p->running) return TS_ESTATE;
   trace(p, exit == TS_EXIT_JETSAM ? "provider-jetsam" : "provider-crash", detail);
-  teardown(p);
+  teardown(p, true);
   if (exit == TS_EXIT_JETSAM) p->stats.jetsams++;
   else p->stats.crashes++;
   return ts_phone_tunnel_exited(p->ph, TS_STOP_PROVIDER_FAILED, exit);
@@ -516,11 +620,41 @@ static void app_opened(void *ctx) {
 
 /* ---------------------------------------------------------------- API */
 
-static void release(void *obj) { free(obj); }
+/* The netstack itself is the world's (attached at create): freed with it. */
+static void release(void *obj) {
+  ts_provider *p = obj;
+  ts_mux_destroy(p->mux);
+  ts_neg_client_free(p->neg);
+  free(p);
+}
+
+static bool needs_netstack(const ts_provider_config *cfg) {
+  return cfg->use_netstack ||
+         (cfg->use_monitor && cfg->monitor.path == TS_MONITOR_PATH_USERSPACE_NETSTACK) ||
+         (cfg->negotiation.enabled && cfg->negotiation.path == TS_NEG_PATH_NETSTACK);
+}
+
+static int validate(const ts_provider_config *cfg) {
+  if (cfg->relay.family != 4 && cfg->relay.family != 6) return TS_EINVAL;
+  if (cfg->name && strlen(cfg->name) >= sizeof ((ts_provider *)0)->name) return TS_EINVAL;
+  if ((unsigned)cfg->completion > TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION) return TS_EINVAL;
+  if (cfg->completion == TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION && !cfg->negotiation.enabled)
+    return TS_EINVAL;
+  return TS_OK;
+}
+
+/* The mux and the negotiation client, which live as long as the provider. */
+static int create_parts(ts_provider *p) {
+  int rc = TS_OK;
+  if (p->wants_netstack) rc = ts_mux_create(MUX_CAPACITY, &p->mux);
+  if (!rc && p->cfg.negotiation.enabled) rc = ts_neg_client_create(p, &p->cfg.negotiation, &p->neg);
+  return rc;
+}
 
 int ts_provider_create(ts_phone *ph, const ts_provider_config *cfg, ts_provider **out) {
-  if (!ph || !cfg || !out || (cfg->relay.family != 4 && cfg->relay.family != 6)) return TS_EINVAL;
-  if (cfg->name && strlen(cfg->name) >= sizeof ((ts_provider *)0)->name) return TS_EINVAL;
+  if (!ph || !cfg || !out) return TS_EINVAL;
+  int rc = validate(cfg);
+  if (rc) return rc;
   ts_provider *p = calloc(1, sizeof *p);
   if (!p) return TS_ENOMEM;
   p->ph = ph;
@@ -529,6 +663,14 @@ int ts_provider_create(ts_phone *ph, const ts_provider_config *cfg, ts_provider 
   if (cfg->name) snprintf(p->name, sizeof p->name, "%s", cfg->name);
   else snprintf(p->name, sizeof p->name, "%s-provider", ts_phone_name(ph));
   if (!p->cfg.settings.tunnel_remote_address.family) p->cfg.settings.tunnel_remote_address = cfg->relay;
+  p->wants_netstack = needs_netstack(cfg);
+  char stream[sizeof p->name + 16];
+  snprintf(stream, sizeof stream, "%s/netstack", p->name);
+  ts_world_rng(p->w, stream, &p->ns_rng);
+  if ((rc = create_parts(p)) != TS_OK) {
+    release(p);
+    return rc;
+  }
   /* device_unlocked stays NULL: Mullvad notices the unlock on its recovery timer only
    * (bootRecoveryPeriodicity, MV-CODE), never from the unlock event. */
   static const ts_phone_provider_ops ops = {.start_tunnel = start_tunnel,
@@ -538,9 +680,9 @@ int ts_provider_create(ts_phone *ph, const ts_provider_config *cfg, ts_provider 
                                             .sleep = on_sleep,
                                             .wake = on_wake,
                                             .app_opened = app_opened};
-  int rc = ts_world_attach(p->w, p, release);
+  rc = ts_world_attach(p->w, p, release);
   if (rc) {
-    free(p);
+    release(p);
     return rc;
   }
   rc = ts_phone_set_provider(ph, &ops, p);
@@ -570,7 +712,8 @@ int ts_provider_enter_error_state(ts_provider *p) {
 }
 
 const char *ts_provider_error_reason_name(ts_provider_error_reason r) {
-  static const char *const n[] = {"none", "user", "device-locked", "outdated-schema"};
+  static const char *const n[] = {"none", "user", "device-locked", "outdated-schema",
+                                  "negotiation-failed"};
   return (unsigned)r < TS_PROVIDER_REASON_COUNT ? n[r] : NULL;
 }
 
@@ -632,4 +775,53 @@ ts_ipaddr ts_provider_tunnel_address(const ts_provider *p, int family) {
   for (size_t i = 0; i < p->cfg.settings.address_count; i++)
     if (p->cfg.settings.addresses[i].addr.family == family) return p->cfg.settings.addresses[i].addr;
   return none;
+}
+
+/* ------------------------------------------------ in-tunnel traffic */
+
+ts_netstack *ts_provider_netstack(const ts_provider *p) { return p->ns; }
+ts_mux *ts_provider_mux(const ts_provider *p) { return p->mux; }
+const char *ts_provider_name(const ts_provider *p) { return p->name; }
+
+void ts_provider_static_public(const ts_provider *p, uint8_t out[WG_KEY_LEN]) {
+  if (p->cfg.public_key) memcpy(out, p->cfg.public_key, WG_KEY_LEN);
+  else wg_key_public_from_private(out, p->cfg.private_key);
+}
+
+const uint8_t *ts_provider_configured_psk(const ts_provider *p) {
+  return p->cfg.has_preshared_key ? p->cfg.preshared_key : NULL;
+}
+
+void ts_provider_rehandshake(ts_provider *p, const char *why) {
+  if (!p->dev) return;
+  ts_time now = now_of(p), open_at = now;
+  if (p->has_initiation && now - p->last_initiation < WG_REKEY_TIMEOUT_NS)
+    open_at = p->last_initiation + WG_REKEY_TIMEOUT_NS;
+  char d[128];
+  snprintf(d, sizeof d, "%s: new handshake in %lld ms", why, (long long)((open_at - now) / TS_MS));
+  trace(p, "provider-rehandshake", d);
+  schedule(p, open_at - now, EV_REHANDSHAKE);
+}
+
+void ts_provider_negotiated(ts_provider *p) {
+  if (p->cfg.completion == TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION) complete(p, "negotiation");
+}
+
+void ts_provider_negotiation_gave_up(ts_provider *p) { schedule(p, 0, EV_NEG_GAVE_UP); }
+
+bool ts_provider_negotiation_done(const ts_provider *p) {
+  return p->neg && p->running && ts_neg_client_state(p->neg) == TS_NEG_STATE_DONE;
+}
+
+ts_neg_state ts_provider_negotiation_state(const ts_provider *p) {
+  return p->neg ? ts_neg_client_state(p->neg) : TS_NEG_STATE_OFF;
+}
+
+void ts_provider_negotiation_stats(const ts_provider *p, ts_neg_stats *out) {
+  if (p->neg) ts_neg_client_stats(p->neg, out);
+  else memset(out, 0, sizeof *out);
+}
+
+bool ts_provider_negotiation_last(const ts_provider *p, ts_neg_attempt *out) {
+  return p->neg && ts_neg_client_last(p->neg, out);
 }

@@ -10,7 +10,14 @@
  *    virtualInterface (iOS 18 only, A-VIF; TS_ENOTSUP elsewhere; GT-11);
  *  - TS_MONITOR_PATH_ENGINE: hand-built ICMP packets handed to the engine directly
  *    (ts_provider_tx_ip), replies claimed by the provider's mux by echo identifier
- *    (the netstack workaround's effect, GT-12).
+ *    (the netstack workaround's effect, GT-12);
+ *  - TS_MONITOR_PATH_USERSPACE_NETSTACK: echo requests from the provider's userspace
+ *    netstack (ts_netstack_ping with the monitor's identifier), which the provider
+ *    sends straight into the engine and whose replies its mux routes back to the
+ *    netstack's echo handler: Mullvad's TunnelPinger through wireguard-go's netstack
+ *    (MV-CODE dee9d4e90a, ios-model.md §2.5 "Pinger evolution"). Works under IAN
+ *    (GT-12) where bsd-utun silently fails (GT-09). TS_ESTATE at start when the
+ *    provider process has no netstack.
  * What happens to each ping is the OS model's business: the monitor only sends and
  * listens.
  *
@@ -48,6 +55,7 @@ typedef enum ts_monitor_path {
   TS_MONITOR_PATH_BSD_UTUN = 0,
   TS_MONITOR_PATH_NW_VIRTUAL,
   TS_MONITOR_PATH_ENGINE,
+  TS_MONITOR_PATH_USERSPACE_NETSTACK,
   TS_MONITOR_PATH_COUNT
 } ts_monitor_path;
 
@@ -94,7 +102,7 @@ typedef void (*ts_monitor_fn)(void *ctx, ts_monitor *m, const ts_monitor_report 
 typedef struct ts_monitor_config {
   ts_monitor_path path;
   ts_ipaddr target;        /* family 0: 10.64.0.1 */
-  uint16_t icmp_id;        /* 0: the phone picks one (BSD/NW) or 0x4d56 (engine) */
+  uint16_t icmp_id;        /* 0: the phone picks one (BSD/NW) or 0x4d56 (engine, netstack) */
   uint32_t payload_size;   /* echo data bytes; 0: 16 */
   ts_monitor_timings timings; /* zero fields take the defaults */
   ts_monitor_fn on_report; /* may be NULL */
@@ -111,15 +119,17 @@ typedef struct ts_monitor_stats {
 typedef struct ts_monitor_send {
   ts_time at;
   uint16_t seq;
-  int rc;                /* the call's return: TS_OK / TS_E* (BSD, NW), WG_* (engine) */
+  int rc;                /* the call's return: TS_OK / TS_E* (BSD, NW, netstack), WG_* (engine) */
   ts_sock_status status; /* BSD, NW: what the API returned */
-  ts_verdict verdict;    /* BSD, NW: the policy verdict (all zero on the engine path) */
+  ts_verdict verdict;    /* BSD, NW: the policy verdict (all zero on the engine and
+                            netstack paths: no OS socket) */
   bool sent;             /* the monitor took it as sent (PING_SENT, not SEND_ERROR) */
   bool silent_failure;   /* accepted by the API, went nowhere (verdict silent-fail) */
 } ts_monitor_send;
 
 void ts_monitor_timings_default(ts_monitor_timings *t);
-const char *ts_monitor_path_name(ts_monitor_path p);       /* "bsd-utun", "nw-virtual", "engine" */
+/* "bsd-utun", "nw-virtual", "engine", "userspace-netstack" */
+const char *ts_monitor_path_name(ts_monitor_path p);
 const char *ts_monitor_state_name(ts_monitor_state s);
 const char *ts_monitor_event_name(ts_monitor_event e);
 

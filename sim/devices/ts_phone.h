@@ -15,16 +15,20 @@
  * are demultiplexed to sockets by protocol and UDP port, ICMP echo identifier or
  * TCP 4-tuple, then ts_sock_arrival decides whether the socket may receive them.
  *
- * TCP sockets (proto TS_IPPROTO_TCP, BSD or NWConnection) are driven by a ts_tcp
- * endpoint (sim/net/ts_tcp.h) the phone owns: every segment it emits goes through
- * the same send path as a datagram (ts_sock_send per segment: physical, tunnel,
- * drop or silent failure), tagged with the socket in pkt->flow. A connection's
- * source address is fixed when it is opened: the address of the interface the
- * policy chose then (BSD connect() establishes the socket there; an NWConnection
- * on the path it prepares on), so a connection from before the tunnel keeps the
- * address it was established with. A connection that had no usable path when it
- * was opened takes the primary interface's address (its SYNs are dropped until a
- * path appears). Segments for no connection are counted as unclaimed (no RST).
+ * TCP sockets (proto TS_IPPROTO_TCP, BSD, NWConnection or the provider's
+ * NWTCPConnection) are driven by a ts_tcp endpoint (sim/net/ts_tcp.h) the phone
+ * owns: every segment it emits goes through the same send path as a datagram
+ * (ts_sock_send per segment: physical, tunnel, drop or silent failure), tagged with
+ * the socket in pkt->flow. A connection's source address is fixed when it is
+ * opened: the address of the interface the policy chose then (BSD connect()
+ * establishes the socket there; an NWConnection on the path it prepares on), so a
+ * connection from before the tunnel keeps the address it was established with. An
+ * NWConnection or NWTCPConnection connects (sends its SYN) only once the OS gives
+ * it a path (preparing) and is ready (NWTCPConnection: viable) when the handshake
+ * completes; without a path it waits (under includeAllNetworks the provider's
+ * utun-scoped NWTCPConnection never gets one: MV-BLOG, GT-10). A connection that
+ * had no usable path when it was opened takes the primary interface's address (its
+ * SYNs are dropped until a path appears). Segments for no connection are counted as unclaimed (no RST).
  * The phone derives no outcome of its own: every verdict comes from ts_policy_decide.
  *
  * The provider plugs in through ts_phone_provider_ops (sim/devices/ts_provider.h is
@@ -128,7 +132,10 @@ typedef struct ts_phone_socket_params {
   ts_traffic_class owner;
   uint8_t proto;             /* TS_IPPROTO_ICMP (echo; ICMPv6 for IPv6 peers), TS_IPPROTO_UDP,
                                 or TS_IPPROTO_TCP (remote and remote_port required) */
-  ts_sock_api api;           /* TS_SOCK_BSD or TS_SOCK_NWCONNECTION */
+  ts_sock_api api;           /* TS_SOCK_BSD, TS_SOCK_NWCONNECTION, or TS_SOCK_NWTCPCONNECTION
+                                (createTCPConnectionThroughTunnel: owner TS_TC_PROVIDER, TCP
+                                only, scoped to utun; TS_ENOTSUP where the profile has no
+                                NWTCPConnection, A-NWTCP; viable = ready, see ts_sock.h) */
   const char *bound_if;      /* BSD: IP_BOUND_IF to this interface (NULL: none) */
   ts_ipaddr remote;          /* NWConnection: the endpoint (required); BSD: connect() when set */
   uint16_t remote_port;      /* UDP, TCP: the remote port of remote */

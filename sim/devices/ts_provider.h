@@ -11,7 +11,23 @@
  *    after the monitor's first "connected" (Mullvad).
  *  packets: utun -> ts_wgdev_tx_ip -> send_udp -> the provider's socket through the
  *    phone; a datagram for the socket -> ts_wgdev_rx_udp -> deliver_ip -> the mux
- *    (echo replies claimed by the monitor's engine path) or ts_phone_tunnel_write.
+ *    (ts_mux: flows of the provider's netstack -> ts_netstack_input; else echo
+ *    replies claimed by the monitor's engine path; else ts_phone_tunnel_write).
+ *  the userspace netstack (use_netstack, or a monitor / negotiation path that needs
+ *    it; ios-model.md §2.4 item 3, §2.5 "Mux", GT-12): a ts_netstack (lwIP) created
+ *    when the process launches, on the tunnel's addresses from the settings (/32,
+ *    /128), MTU 1280, seeded from the stream "<name>/netstack"; destroyed when the
+ *    process ends (stop, kill, crash, jetsam, reboot) or with the world. What it sends
+ *    goes to ts_mux_outbound (the mux learns the flow), then straight into the engine
+ *    (no utun, no OS policy: that is the workaround, MV-BLOG, PR #7289); dropped
+ *    while no engine runs. Echo and TCP through it: the monitor's userspace-netstack
+ *    path and the negotiation's netstack path.
+ *  ephemeral-peer negotiation (`negotiation`, ts_neg_client.h; ios-model.md §2.5,
+ *    MV-CODE PostQuantumKeyExchangeActor.swift / PR #7289): after a handshake of each
+ *    engine, TCP to gateway:port on the chosen path, a pre-shared key installed on
+ *    the relay peer and a new handshake; failed attempts reconnect on the
+ *    10/20/30 s schedule. Completion after-negotiation makes startTunnel wait for it
+ *    (GT-10: never, under includeAllNetworks on the NWTCPConnection path).
  *  stopTunnel: engine destroyed (keys zeroed), socket closed, monitor stopped,
  *    stop completed (the process exits; the next start launches a new one).
  *  error state (GT-20): settings with default routes (blackhole: utun packets are
@@ -27,7 +43,8 @@
  *  lifecycle behaviours (ios-model.md §1.5, §1.6, §2.5, §5; all off by default):
  *    - error reasons: the error state carries Mullvad's BlockedStateReason (MV-CODE
  *      BlockedStateErrorMapper.swift): user (ts_provider_enter_error_state),
- *      device-locked, outdated-schema. Error settings follow error_mode for every
+ *      device-locked, outdated-schema; and, not Mullvad's, negotiation-failed (the
+ *      negotiation's on_exhausted error-state). Error settings follow error_mode for every
  *      reason (the default, with routes, is Mullvad's since PR #5477).
  *    - GT-23 (needs_keychain): the settings and keys are Keychain items with
  *      after-first-unlock protection, unreadable until ts_phone_keychain_available.
@@ -67,6 +84,9 @@
 #include <stdint.h>
 
 #include "ts_monitor.h"
+#include "ts_mux.h"
+#include "ts_neg_client.h"
+#include "ts_netstack.h"
 #include "ts_phone.h"
 #include "ts_wgdev.h"
 
@@ -74,6 +94,9 @@ typedef enum ts_provider_completion {
   TS_PROVIDER_COMPLETE_AFTER_SETTINGS = 0, /* WireGuardKit: once settings are applied */
   TS_PROVIDER_COMPLETE_AFTER_HANDSHAKE,    /* the first completed handshake */
   TS_PROVIDER_COMPLETE_AFTER_MONITOR,      /* Mullvad: the monitor's connectionEstablished */
+  TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION,  /* the ephemeral-peer negotiation is done (its
+                                              handshake with the PSK completed); needs
+                                              negotiation.enabled */
 } ts_provider_completion;
 
 typedef enum ts_provider_error_mode {
@@ -88,6 +111,8 @@ typedef enum ts_provider_error_reason {
   TS_PROVIDER_REASON_USER,            /* ts_provider_enter_error_state (a timeline action) */
   TS_PROVIDER_REASON_DEVICE_LOCKED,   /* deviceLocked: Keychain unreadable before first unlock */
   TS_PROVIDER_REASON_OUTDATED_SCHEMA, /* outdatedSchema: settings of an older app version */
+  TS_PROVIDER_REASON_NEGOTIATION_FAILED, /* not Mullvad's (INF): negotiation on_exhausted
+                                            error-state; no automatic restart */
   TS_PROVIDER_REASON_COUNT
 } ts_provider_error_reason;
 
@@ -120,6 +145,11 @@ typedef struct ts_provider_stats {
   uint32_t keychain_retries;   /* device-locked: reads again on the recovery timer (GT-23) */
   uint32_t settings_timeouts;  /* settings_timeout ran out and the provider proceeded (GT-30) */
   uint32_t connect_bursts;     /* memory_on_connect applied (GT-21) */
+  uint32_t netstack_created, netstack_destroyed; /* userspace netstack instances */
+  uint64_t netstack_out;        /* netstack packets handed to the engine */
+  uint64_t netstack_out_dropped; /* ... refused, or sent while no engine ran */
+  uint64_t netstack_in;         /* packets from the tunnel the mux gave the netstack */
+  uint64_t netstack_in_dropped; /* ... that it could not take (TS_ENOMEM) */
 } ts_provider_stats;
 
 typedef struct ts_provider_config {
@@ -155,6 +185,13 @@ typedef struct ts_provider_config {
   ts_time boot_recovery_period;   /* device-locked retry period; 0: 5 s */
   const uint8_t *public_key;      /* optional precomputed keys (see wg_device_config */
   const uint8_t *static_static;   /* and wg_peer_config); must outlive the provider */
+  /* In-tunnel traffic (issue 7; all off by default). */
+  bool use_netstack;              /* the userspace netstack and mux (also on when the monitor
+                                     or the negotiation takes a netstack path) */
+  ts_neg_config negotiation;      /* ephemeral-peer negotiation (ts_neg_client.h; start from
+                                     ts_neg_config_default); TS_ENOTSUP at create for a
+                                     path the profile lacks (NWTCPConnection,
+                                     virtualInterface) */
 } ts_provider_config;
 
 /* Tunnel settings as Mullvad/WireGuardKit apply them: tunnelRemoteAddress = relay,
@@ -213,6 +250,20 @@ ts_wgdev *ts_provider_wgdev(const ts_provider *p); /* NULL when not running */
 wg_peer *ts_provider_peer(const ts_provider *p);
 ts_sock_id ts_provider_socket(const ts_provider *p);
 ts_monitor *ts_provider_monitor(const ts_provider *p); /* NULL without use_monitor */
+const char *ts_provider_name(const ts_provider *p);
+
+/* ---- in-tunnel traffic */
+/* The process's userspace netstack (NULL: not configured, no process, or it could
+ * not be created: trace provider-error "netstack: ..."). */
+ts_netstack *ts_provider_netstack(const ts_provider *p);
+ts_mux *ts_provider_mux(const ts_provider *p); /* NULL without a netstack */
+/* The negotiation: done = the handshake with the negotiated PSK completed in the
+ * running process (false without negotiation). */
+bool ts_provider_negotiation_done(const ts_provider *p);
+ts_neg_state ts_provider_negotiation_state(const ts_provider *p); /* OFF without negotiation */
+void ts_provider_negotiation_stats(const ts_provider *p, ts_neg_stats *out);
+/* The last attempt (false before any; see ts_neg_attempt). */
+bool ts_provider_negotiation_last(const ts_provider *p, ts_neg_attempt *out);
 void ts_provider_get_stats(const ts_provider *p, ts_provider_stats *out);
 
 #endif
