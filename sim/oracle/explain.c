@@ -33,6 +33,8 @@
 #define N_REINSTALL "reinstall"
 #define N_CONFIG "VPN configuration"
 #define N_PROVIDER_ERROR "provider error"
+#define N_NEGOTIATION "negotiation"
+#define N_NEG_CONN "negotiation connection"
 
 struct ts_explainer {
   ts_waitsfor *g;
@@ -303,11 +305,43 @@ static int monitor_rule(ts_waitsfor *g, const ts_explain_snapshot *s) {
   return TS_OK;
 }
 
+static bool negotiating(const ts_explain_snapshot *s) {
+  return given(s->negotiation_state) && !is(s->negotiation_state, "done") &&
+         !is(s->negotiation_state, "off");
+}
+
+/* Mullvad's PQ/DAITA tunnels are up only after the ephemeral peer is negotiated over
+ * TCP to the in-tunnel gateway (ios-model.md §2.5); under IAN the provider's own
+ * in-tunnel sockets never get there (MV-BLOG), only its userspace netstack does. */
+static int negotiation_rule(ts_waitsfor *g, const ts_explain_snapshot *s) {
+  if (!negotiating(s) || !s->provider_running) return TS_OK;
+  int rc = TS_OK;
+  if (s->completion_after_negotiation)
+    rc = edge(g, N_TUNNEL, N_NEGOTIATION,
+              "the tunnel is connected only when the ephemeral-peer negotiation completes%s",
+              s->tunnel_connected_ever ? "" : " (it never has)");
+  if (rc) return rc;
+  rc = edge(g, N_NEGOTIATION, N_NEG_CONN,
+            "the negotiation (%s, attempt %u) waits for its TCP connection to the gateway's port "
+            "1337 via %s", s->negotiation_state, s->negotiation_attempt,
+            given(s->negotiation_path) ? s->negotiation_path : "its path");
+  if (rc) return rc;
+  bool silent = is(s->negotiation_verdict, "silent-fail");
+  if (silent || is(s->negotiation_verdict, "drop")) {
+    char why[TS_WAITSFOR_REASON];
+    gloss(s, s->negotiation_rule, why, sizeof why);
+    return edge(g, N_NEG_CONN, N_TUNNEL, "the provider's in-tunnel %s socket is %s: it never "
+                "becomes viable (%s)", s->negotiation_path, silent ? "silently dropped" : "dropped",
+                why);
+  }
+  return TS_OK;
+}
+
 typedef int (*rule_fn)(ts_waitsfor *g, const ts_explain_snapshot *s);
 
 static const rule_fn rules[] = {
     apps_rule,   provider_gone_rule, provider_blocked_rule, start_watchdog_rule, needs_monitor_rule,
-    launch_rule, update_rule,        download_rule,         monitor_rule,
+    negotiation_rule, launch_rule, update_rule,      download_rule,         monitor_rule,
 };
 
 int ts_explainer_build(ts_explainer *x, const ts_explain_snapshot *s) {

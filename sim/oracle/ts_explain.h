@@ -66,6 +66,14 @@ typedef struct ts_explain_snapshot {
                                 * "engine" (or "engine-direct") */
   const char *monitor_ping_rule;    /* the last verdict on the monitor's ping: rule name */
   const char *monitor_ping_verdict; /* "silent-fail", "drop", "tunnel", ... */
+  /* Ephemeral-peer negotiation (sim/devices ts_neg_client.h): its state ("" or "off":
+   * none), path, the current attempt and its socket's verdict (OS-socket paths). */
+  const char *negotiation_state;   /* "connecting", "exchanging", "done", ... */
+  const char *negotiation_path;    /* "nwtcpconnection", "nwconnection-virtual", "userspace-netstack" */
+  unsigned negotiation_attempt;
+  const char *negotiation_verdict, *negotiation_rule;
+  bool negotiation_viable;
+  bool completion_after_negotiation; /* startTunnel completes when the negotiation is done */
   bool monitor_ping_silent;    /* the last ping was accepted and went nowhere (as verdict
                                 * silent-fail, for callers that keep it apart) */
   bool completion_after_monitor; /* the provider completes startTunnel, or stays connected,

@@ -160,6 +160,7 @@ static int build_relays(struct run_world *rw) {
     rc.public_key = rw->relay_public[i];
     rc.port = sr->port;
     rc.gateway = sr->gateway;
+    rc.negotiation = sr->negotiation;
     ts_relay_peer peer;
     memset(&peer, 0, sizeof peer);
     const ts_scenario_vpn *vpn = &s->phone.vpn;

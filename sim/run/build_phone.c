@@ -144,8 +144,38 @@ static void fill_settings(const struct run_world *rw, ts_vpn_settings *st) {
   for (size_t i = 0; i < v->dns_count; i++) ts_vpn_settings_add_dns(st, &v->dns[i]);
 }
 
+static ts_monitor_path monitor_path(ts_scenario_monitor_path p) {
+  switch (p) {
+  case TS_SCENARIO_MONITOR_NWCONNECTION_VIRTUAL: return TS_MONITOR_PATH_NW_VIRTUAL;
+  case TS_SCENARIO_MONITOR_ENGINE_DIRECT: return TS_MONITOR_PATH_ENGINE;
+  case TS_SCENARIO_MONITOR_USERSPACE_NETSTACK: return TS_MONITOR_PATH_USERSPACE_NETSTACK;
+  default: return TS_MONITOR_PATH_BSD_UTUN;
+  }
+}
+
+static ts_neg_path neg_path(ts_scenario_neg_path p) {
+  switch (p) {
+  case TS_SCENARIO_NEG_NWCONNECTION_VIRTUAL: return TS_NEG_PATH_NWCONNECTION_VIRTUAL;
+  case TS_SCENARIO_NEG_USERSPACE_NETSTACK: return TS_NEG_PATH_NETSTACK;
+  default: return TS_NEG_PATH_NWTCPCONNECTION;
+  }
+}
+
+static void fill_negotiation(const struct run_world *rw, const ts_scenario_negotiation *n,
+                             ts_neg_config *nc) {
+  ts_neg_config_default(nc);
+  if (!n->configured) return;
+  nc->enabled = true;
+  nc->path = neg_path(n->path);
+  nc->gateway = rw->scenario->relays[rw->scenario->phone.vpn.relay].gateway;
+  nc->port = n->port;
+  nc->timeout_initial = n->timeout_initial;
+  nc->timeout_max = n->timeout_max;
+  nc->max_retries = n->max_retries;
+}
+
 static void fill_monitor(const ts_scenario_monitor *m, ts_monitor_config *mc) {
-  mc->path = (ts_monitor_path)m->path;
+  mc->path = monitor_path(m->path);
   mc->target = m->target;
   mc->payload_size = m->size;
   ts_monitor_timings_default(&mc->timings);
@@ -185,7 +215,11 @@ static int create_provider(struct run_world *rw) {
   c.memory_on_connect = v->memory_on_connect;
   c.needs_keychain = v->needs_keychain;
   c.keychain_locked = (ts_provider_keychain_locked)v->keychain_locked;
+  fill_negotiation(rw, &v->negotiation, &c.negotiation);
   int rc = ts_provider_create(rw->phone, &c, &rw->provider);
+  if (rc == TS_ENOTSUP && v->negotiation.configured)
+    return run_fail(rw, rc, "the VPN provider: negotiation path %s does not exist on this OS "
+                    "profile (see models/os)", ts_scenario_neg_path_name(v->negotiation.path));
   if (rc) return run_fail(rw, rc, "the VPN provider: %s", ts_strerror(rc));
   return TS_OK;
 }

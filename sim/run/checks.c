@@ -25,8 +25,8 @@
 #define LIVELOCK_LABELS 64
 #define LOCKOUT_RUNS 4096
 
-enum { LL_VPN = 0, LL_MONITOR, LL_APPSTORE, LL_COUNT };
-static const char *const ll_subject[LL_COUNT] = {"vpn", "monitor", "appstore"};
+enum { LL_VPN = 0, LL_MONITOR, LL_APPSTORE, LL_NEGOTIATION, LL_COUNT };
+static const char *const ll_subject[LL_COUNT] = {"vpn", "monitor", "appstore", "negotiation"};
 
 struct run_checks {
   struct run_world *rw;
@@ -35,6 +35,7 @@ struct run_checks {
   ts_explainer *explainer;
   uint64_t answered, attempted;     /* the apps' totals at the last sample */
   ts_time first_success;
+  bool connected_ever;              /* the session reached connected at least once */
   ts_time met[TS_SCENARIO_MAX_OBLIGATIONS];
   ts_run_obligation missed[TS_SCENARIO_MAX_OBLIGATIONS];
   bool judged_missed[TS_SCENARIO_MAX_OBLIGATIONS];
@@ -141,6 +142,7 @@ static void on_event(void *ctx, ts_time now, const char *kind, const char *subje
     which = LL_VPN;
     snprintf(text, sizeof text, "VPN %s", detail ? detail : "");
     if (detail && strstr(detail, "-> connected")) {
+      c->connected_ever = true;
       for (size_t i = 0; i < c->rw->scenario->checks.obligation_count; i++)
         if (c->rw->scenario->checks.obligations[i].what == TS_SCENARIO_OBLIGE_TUNNEL_CONNECTED &&
             c->met[i] == TS_TIME_NEVER)
@@ -164,6 +166,10 @@ static void on_event(void *ctx, ts_time now, const char *kind, const char *subje
             c->met[i] == TS_TIME_NEVER)
           c->met[i] = now;
     }
+  } else if (!strcmp(kind, "provider-negotiation")) {
+    which = LL_NEGOTIATION;
+    text_of("negotiation", detail, text, sizeof text);
+    if (detail && strstr(detail, "done")) progress(c, LL_NEGOTIATION, now);
   } else if (!strcmp(kind, "appstore")) {
     which = LL_APPSTORE;
     text_of("App Store", detail, text, sizeof text);
@@ -196,6 +202,10 @@ static const char *rule_name(const ts_verdict *v) {
   return ri ? ri->name : "";
 }
 
+static bool c_connected_ever(const struct run_world *rw) {
+  return rw->checks && rw->checks->connected_ever;
+}
+
 static void snapshot(const struct run_world *rw, ts_explain_snapshot *s) {
   memset(s, 0, sizeof *s);
   ts_phone *ph = rw->phone;
@@ -211,6 +221,7 @@ static void snapshot(const struct run_world *rw, ts_explain_snapshot *s) {
   s->stop_reason = ts_vpn_stop_reason_name(ts_vpn_session_stop_reason(se));
   s->last_exit = ts_vpn_exit_name(ts_vpn_session_last_exit(se));
   s->provider_running = ts_vpn_session_provider_running(se);
+  s->tunnel_connected_ever = c_connected_ever(rw);
   s->keychain_locked = !ts_phone_keychain_available(ph);
   s->launches_refused = ts_phone_launches_refused(ph);
   s->relaunch_refused_quirk =
@@ -244,6 +255,19 @@ static void snapshot(const struct run_world *rw, ts_explain_snapshot *s) {
       }
     }
     s->completion_after_monitor = rw->scenario->phone.vpn.completion == TS_SCENARIO_COMPLETE_AFTER_MONITOR;
+    s->completion_after_negotiation =
+        rw->scenario->phone.vpn.completion == TS_SCENARIO_COMPLETE_AFTER_NEGOTIATION;
+    s->negotiation_state = ts_neg_state_name(ts_provider_negotiation_state(rw->provider));
+    ts_neg_attempt na;
+    if (ts_provider_negotiation_last(rw->provider, &na)) {
+      s->negotiation_path = ts_neg_path_name(na.path);
+      s->negotiation_attempt = na.number;
+      s->negotiation_viable = na.viable;
+      if (na.os_socket) {
+        s->negotiation_verdict = verdict_kind(&na.verdict);
+        s->negotiation_rule = rule_name(&na.verdict);
+      }
+    }
   }
   if (rw->appstore) {
     ts_appstore_phase p = ts_appstore_phase_get(rw->appstore);

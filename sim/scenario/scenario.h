@@ -131,6 +131,7 @@ typedef struct ts_scenario_relay {
   uint16_t port;          /* UDP port, default 51820 */
   ts_ipaddr gateway;      /* in-tunnel gateway answering ICMP, default 10.64.0.1 */
   char hostname[TS_SCENARIO_DNS_NAME_MAX]; /* DNS name the provider resolves; "" = none */
+  bool negotiation;       /* serves ephemeral-peer negotiation on gateway:1337 (lwIP); default false */
   ts_srcpos pos;
 } ts_scenario_relay;
 
@@ -221,6 +222,7 @@ typedef enum ts_scenario_monitor_path {
   TS_SCENARIO_MONITOR_BSD_UTUN = 0,       /* BSD ICMP socket with IP_BOUND_IF utun */
   TS_SCENARIO_MONITOR_NWCONNECTION_VIRTUAL, /* NWConnection requiredInterface=virtualInterface */
   TS_SCENARIO_MONITOR_ENGINE_DIRECT,      /* hand-built packets handed to the engine */
+  TS_SCENARIO_MONITOR_USERSPACE_NETSTACK, /* through the provider's lwIP instance and the mux */
   TS_SCENARIO_MONITOR_PATH_COUNT
 } ts_scenario_monitor_path;
 
@@ -252,6 +254,7 @@ typedef enum ts_scenario_completion {
   TS_SCENARIO_COMPLETE_AFTER_SETTINGS = 0,
   TS_SCENARIO_COMPLETE_AFTER_HANDSHAKE,
   TS_SCENARIO_COMPLETE_AFTER_MONITOR,
+  TS_SCENARIO_COMPLETE_AFTER_NEGOTIATION, /* the ephemeral-peer negotiation is done */
   TS_SCENARIO_COMPLETION_COUNT
 } ts_scenario_completion;
 
@@ -296,6 +299,26 @@ typedef struct ts_scenario_od_rule {
   ts_srcpos pos;
 } ts_scenario_od_rule;
 
+/* How the provider reaches the in-tunnel negotiation service (ios-model.md §2.5). */
+typedef enum ts_scenario_neg_path {
+  TS_SCENARIO_NEG_NWTCPCONNECTION = 0,  /* createTCPConnectionThroughTunnel (legacy) */
+  TS_SCENARIO_NEG_NWCONNECTION_VIRTUAL, /* NWConnection, requiredInterface = virtualInterface */
+  TS_SCENARIO_NEG_USERSPACE_NETSTACK,   /* the provider's lwIP instance through the mux */
+  TS_SCENARIO_NEG_PATH_COUNT
+} ts_scenario_neg_path;
+
+/* Ephemeral-peer negotiation (post-quantum / DAITA in Mullvad): TCP to the relay's
+ * gateway, then a pre-shared key both sides install. Defaults: §2.5's schedule. */
+typedef struct ts_scenario_negotiation {
+  bool configured;
+  ts_scenario_neg_path path;
+  uint16_t port;              /* default 1337 */
+  ts_time timeout_initial;    /* default 10s, doubling */
+  ts_time timeout_max;        /* default 30s */
+  uint32_t max_retries;       /* default 10 */
+  ts_srcpos pos;
+} ts_scenario_negotiation;
+
 #define TS_SCENARIO_VPN_MAX_ADDRESSES 4   /* = TS_VPN_MAX_ADDRESSES */
 #define TS_SCENARIO_VPN_MAX_ROUTES 64     /* = TS_VPN_MAX_ROUTES */
 #define TS_SCENARIO_VPN_MAX_DNS 8         /* = TS_VPN_MAX_DNS */
@@ -325,6 +348,7 @@ typedef struct ts_scenario_vpn {
   uint16_t persistent_keepalive;       /* seconds, 0 = off (default) */
   ts_scenario_on_loss on_loss;         /* default ignore */
   ts_scenario_monitor monitor;
+  ts_scenario_negotiation negotiation;
   /* The provider process's behaviours (all off by default: a well-behaved provider). */
   bool start_blocks;                   /* startTunnel never returns (GT-22) */
   bool settings_never_complete;        /* setTunnelNetworkSettings never calls back (GT-30) */
@@ -581,6 +605,7 @@ const char *ts_scenario_api_name(int api);            /* "bsd", "nwconnection", 
 const char *ts_scenario_scope_name(int scope);        /* "none", "wifi", ... */
 const char *ts_scenario_phone_if_name(int iface);     /* "wifi", "cellular" */
 const char *ts_scenario_keychain_name(int k);
+const char *ts_scenario_neg_path_name(int p);         /* "nwtcpconnection", ... */
 const char *ts_scenario_od_action_name(int a);        /* "connect", "evaluate-connection", ... */
 const char *ts_scenario_od_interface_name(int i);     /* "any", "wifi", "cellular", "ethernet" */         /* "blocked-state", "deadlock" */
 const char *ts_scenario_obligation_name(int k);       /* "tunnel-connected", ... */

@@ -122,6 +122,57 @@ int sc_parse_od_rules(loader *L, const tsy_node *value, const key_spec *spec, ma
   return 0;
 }
 
+/* ------------------------------------------------------------ negotiation */
+
+static const char *const neg_path_names[TS_SCENARIO_NEG_PATH_COUNT] = {
+    "nwtcpconnection", "nwconnection-virtual", "userspace-netstack"};
+
+const char *ts_scenario_neg_path_name(int p) {
+  return p >= 0 && p < TS_SCENARIO_NEG_PATH_COUNT ? neg_path_names[p] : NULL;
+}
+
+static int parse_neg_path(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                          void *obj) {
+  (void)spec; (void)m;
+  size_t i;
+  int rc = sc_read_word(L, value, neg_path_names, TS_SCENARIO_NEG_PATH_COUNT, &i);
+  if (!rc) ((ts_scenario_negotiation *)obj)->path = (ts_scenario_neg_path)i;
+  return rc;
+}
+
+#define NEG(field) offsetof(ts_scenario_negotiation, field)
+static const key_spec negotiation_keys[] = {
+    {"path", parse_neg_path, 0, 0, 0, "path: userspace-netstack", VARIANT_ALL, VARIANT_ALL},
+    {"port", sc_parse_u16, NEG(port), 1, 65535, "port: 1337", 0, VARIANT_ALL},
+    {"timeout-initial", sc_parse_duration, NEG(timeout_initial), TS_MS, 3600 * TS_SEC,
+     "timeout-initial: 10s", 0, VARIANT_ALL},
+    {"timeout-max", sc_parse_duration, NEG(timeout_max), TS_MS, 3600 * TS_SEC, "timeout-max: 30s",
+     0, VARIANT_ALL},
+    {"max-retries", sc_parse_u32, NEG(max_retries), 0, 1000, "max-retries: 10", 0, VARIANT_ALL},
+};
+CHECK_TABLE_SIZE(negotiation_keys);
+
+int sc_parse_negotiation(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
+                         void *obj) {
+  (void)m;
+  ts_scenario_negotiation *n = sc_field(obj, spec);
+  const tsy_node *item;
+  int rc = sc_item_mapping(L, value, "a negotiation mapping like {path: userspace-netstack}", &item);
+  if (rc) return rc;
+  *n = (ts_scenario_negotiation){.configured = true, .port = 1337, .timeout_initial = 10 * TS_SEC,
+                                 .timeout_max = 30 * TS_SEC, .max_retries = 10,
+                                 .pos = sc_pos_of(item)};
+  mapping nm;
+  sc_mapping_init(&nm, item, NULL, 0, negotiation_keys, KEY_COUNT(negotiation_keys));
+  snprintf(nm.where, sizeof nm.where, "in phone vpn negotiation");
+  snprintf(nm.label, sizeof nm.label, "in phone vpn negotiation");
+  rc = sc_load_mapping(L, &nm, n);
+  if (!rc && n->timeout_max < n->timeout_initial)
+    return sc_fail(L, item, "found timeout-max shorter than timeout-initial in phone vpn "
+                            "negotiation, expected timeout-max >= timeout-initial");
+  return rc;
+}
+
 /* ------------------------------------------------------------ appstore */
 
 #define AS(field) offsetof(ts_scenario_appstore, field)

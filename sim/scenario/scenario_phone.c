@@ -28,11 +28,11 @@ static const char *const scope_names[TS_SCENARIO_SCOPE_COUNT] = {"none", "wifi",
                                                                 "virtual-interface"};
 static const char *const phone_if_names[TS_SCENARIO_PHONE_IF_COUNT] = {"wifi", "cellular"};
 static const char *const monitor_path_names[TS_SCENARIO_MONITOR_PATH_COUNT] = {
-    "bsd-utun", "nwconnection-virtual", "engine-direct"};
+    "bsd-utun", "nwconnection-virtual", "engine-direct", "userspace-netstack"};
 static const char *const error_state_names[TS_SCENARIO_ERROR_STATE_COUNT] = {"with-routes",
                                                                             "without-routes"};
 static const char *const completion_names[TS_SCENARIO_COMPLETION_COUNT] = {
-    "after-settings", "after-handshake", "after-monitor"};
+    "after-settings", "after-handshake", "after-monitor", "after-negotiation"};
 static const char *const on_loss_names[TS_SCENARIO_ON_LOSS_COUNT] = {"ignore", "rehandshake",
                                                                     "reassert"};
 
@@ -448,6 +448,8 @@ static const key_spec vpn_keys[] = {
      "persistent-keepalive: 25s", 0, VARIANT_ALL},
     {"on-loss", parse_on_loss, VPN(on_loss), 0, 0, "on-loss: rehandshake", 0, VARIANT_ALL},
     {"monitor", parse_monitor, 0, 0, 0, "monitor: {path: bsd-utun}", 0, VARIANT_ALL},
+    {"negotiation", sc_parse_negotiation, VPN(negotiation), 0, 0,
+     "negotiation: {path: userspace-netstack}", 0, VARIANT_ALL},
     {"start-blocks", sc_parse_bool, VPN(start_blocks), 0, 0, "start-blocks: true", 0, VARIANT_ALL},
     {"settings-never-complete", sc_parse_bool, VPN(settings_never_complete), 0, 0,
      "settings-never-complete: true", 0, VARIANT_ALL},
@@ -516,6 +518,19 @@ static int parse_vpn(loader *L, const tsy_node *value, const key_spec *spec, map
   const char *needs_monitor = vpn->completion == TS_SCENARIO_COMPLETE_AFTER_MONITOR ? "completion"
                               : vpn->on_loss != TS_SCENARIO_LOSS_IGNORE           ? "on-loss"
                                                                                   : NULL;
+  if (vpn->completion == TS_SCENARIO_COMPLETE_AFTER_NEGOTIATION && !vpn->negotiation.configured) {
+    char buf[FOUND_BUF];
+    const tsy_node *at = value_of(&vm, "completion");
+    return sc_fail(L, at, "found completion %s in phone vpn without negotiation, expected a "
+                          "'negotiation' mapping",
+                   sc_describe(at, buf, sizeof buf));
+  }
+  if (vpn->negotiation.configured && !relay->negotiation) {
+    const tsy_node *at = value_of(&vm, "negotiation");
+    return sc_fail(L, at, "found negotiation in phone vpn but relay '%s' does not serve it, "
+                          "expected 'negotiation: true' on the relay",
+                   relay->name);
+  }
   if (needs_monitor && !vpn->monitor.configured) {
     char buf[FOUND_BUF];
     const tsy_node *at = value_of(&vm, needs_monitor);

@@ -131,6 +131,8 @@ static const key_spec relay_keys[] = {
      VARIANT_ALL},
     {"gateway", parse_relay_gateway, 0, 0, 0, "gateway: 10.64.0.1", 0, VARIANT_ALL},
     {"hostname", parse_relay_hostname, 0, 0, 0, "hostname: relay1.vpn.example", 0, VARIANT_ALL},
+    {"negotiation", sc_parse_bool, offsetof(ts_scenario_relay, negotiation), 0, 0,
+     "negotiation: true", 0, VARIANT_ALL},
 };
 CHECK_TABLE_SIZE(relay_keys);
 

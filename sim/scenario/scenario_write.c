@@ -235,6 +235,7 @@ static void write_relays(FILE *f, const ts_scenario *s) {
     write_plain(f, &r->gateway);
     fputc('\n', f);
     if (r->hostname[0]) fprintf(f, "    hostname: \"%s\"\n", r->hostname);
+    fprintf(f, "    negotiation: %s\n", r->negotiation ? "true" : "false");
   }
 }
 
@@ -352,6 +353,14 @@ static void write_vpn(FILE *f, const ts_scenario *s, const ts_scenario_vpn *v) {
   write_duration(f, "    ", "persistent-keepalive", (ts_time)v->persistent_keepalive * TS_SEC);
   fprintf(f, "    on-loss: %s\n", ts_scenario_on_loss_name(v->on_loss));
   if (v->monitor.configured) write_monitor(f, &v->monitor);
+  if (v->negotiation.configured) {
+    const ts_scenario_negotiation *n = &v->negotiation;
+    fprintf(f, "    negotiation:\n      path: %s\n      port: %u\n", ts_scenario_neg_path_name(n->path),
+            n->port);
+    write_duration(f, "      ", "timeout-initial", n->timeout_initial);
+    write_duration(f, "      ", "timeout-max", n->timeout_max);
+    fprintf(f, "      max-retries: %u\n", n->max_retries);
+  }
   fprintf(f, "    start-blocks: %s\n    settings-never-complete: %s\n", yes(v->start_blocks),
           yes(v->settings_never_complete));
   write_duration(f, "    ", "settings-timeout", v->settings_timeout);

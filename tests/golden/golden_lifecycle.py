@@ -234,6 +234,42 @@ def gt30_wgkit(j, profile):
             and any(f["kind"] == "no-tunnel-route" for f in j["findings"]))
 
 
+def gt10(ian):
+    def verdict(j, profile):
+        """NWTCPConnection to 10.64.0.1:1337: under IAN never viable, the negotiation's
+        10/20/30 s cycle, the tunnel never connects, nothing leaks; without IAN it works."""
+        o = obligation(j, "tunnel-connected")
+        if not ian:
+            return o["met"] and not j["findings"] and app(j, "pinger")["received"] > 0
+        loop = livelock(j, "negotiation", "timeout")
+        return (not o["met"] and o["deadlock"] and "never becomes viable" in o["explanation"]
+                and "ian-provider-silent-fail" in o["explanation"] and bool(loop)
+                and loop[0]["repeats"] >= 3 and not j["findings"] and app(j, "pinger")["received"] == 0
+                and moments(j, "attempt 2: timeout in connecting after 20000 ms"))
+    return verdict
+
+
+def gt11tcp(ian):
+    def verdict(j, profile):
+        """NWConnection with requiredInterface = virtualInterface (iOS 18): TCP to the gateway
+        works only without IAN (MV-BLOG)."""
+        o = obligation(j, "tunnel-connected")
+        if not ian:
+            return o["met"] and not j["findings"]
+        return (not o["met"] and "nwconnection-virtual" in o["explanation"] and not j["findings"]
+                and livelock(j, "negotiation", "timeout"))
+    return verdict
+
+
+def gt12(j, profile):
+    """The userspace netstack under IAN: the monitor's ping and the negotiation succeed,
+    no leak, other apps (one pinging the same gateway through utun) unaffected."""
+    return (obligation(j, "tunnel-connected")["met"] and obligation(j, "monitor-confirmed")["met"]
+            and not j["findings"] and moments(j, "handshake with psk done")
+            and app(j, "gateway-pinger")["received"] > 0 and app(j, "pinger")["received"] > 0
+            and app(j, "browser")["received"] > 0 and not j["livelocks"])
+
+
 CASES = [
     ("gt-05-app-update-ian-off.yaml", gt05),
     ("gt-06-app-update-ian-on.yaml", gt06),
@@ -252,6 +288,9 @@ CASES = [
     ("gt-26-reboot-without-on-demand.yaml", gt26),
     ("gt-30-settings-never-complete-naive.yaml", gt30_naive),
     ("gt-30-settings-never-complete-wireguardkit.yaml", gt30_wgkit),
+    ("gt-10-nwtcpconnection-negotiation-ian-on.yaml", gt10(True)),
+    ("gt-10-nwtcpconnection-negotiation-ian-off.yaml", gt10(False)),
+    ("gt-12-userspace-netstack-ian-on.yaml", gt12),
 ]
 
 for scenario, verdict in CASES:
@@ -274,6 +313,18 @@ for scenario, verdict in CASES:
                                     "findings": [(f["kind"], f["time_ns"], f["last_ns"], f["rule"])
                                                  for f in j["findings"]][:6],
                                     "timeline": [m["what"] for m in j["timeline"]]})[:3000])
+
+# GT-11 with TCP: the virtual interface exists from iOS 18 only; elsewhere the run says so.
+for tag, ian in (("on", True), ("off", False)):
+    for profile in PROFILES:
+        name = f"gt-11-tcp-nwconnection-virtual-ian-{tag}_{profile}"
+        rc, j, err = run(f"gt-11-tcp-nwconnection-virtual-ian-{tag}.yaml", profile)
+        if profile != "ios-18":
+            check(name + "_refused_where_the_api_is_missing",
+                  rc == 3 and "does not exist on this OS profile" in err, f"exit {rc}: {err.strip()}")
+            continue
+        ok = j is not None and rc == (1 if ian else 0) and gt11tcp(ian)(j, profile)
+        check(name, ok, json.dumps(j and {"obligations": j["obligations"], "livelocks": j["livelocks"]})[:2000])
 
 # The recovery analysis is a replay: the branches' prefix is the lockout run itself, so the
 # whole JSON is the same in two processes, and --no-recovery leaves the run's own verdict alone.

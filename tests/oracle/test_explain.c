@@ -181,6 +181,37 @@ TS_TEST(the_silent_ping_is_a_deadlock_between_the_monitor_and_the_tunnel) {
   ts_explainer_destroy(x);
 }
 
+/* GT-10: the tunnel waits for the negotiation, whose NWTCPConnection is silently
+ * dropped under IAN; with the userspace netstack (no OS socket verdict) and the
+ * negotiation done, there is nothing to wait for. */
+TS_TEST(the_negotiation_over_a_silent_socket_is_a_deadlock) {
+  ts_explainer *x = explainer();
+  TS_CHECK(x);
+  ts_explain_snapshot s = healthy();
+  s.session_status = "connecting";
+  s.tunnel_connected_ever = false;
+  s.completion_after_monitor = false;
+  s.completion_after_negotiation = true;
+  s.negotiation_state = "connecting";
+  s.negotiation_path = "nwtcpconnection";
+  s.negotiation_attempt = 3;
+  s.negotiation_verdict = "silent-fail";
+  s.negotiation_rule = "ian-provider-silent-fail";
+  ts_explanation e;
+  TS_CHECK_INT(ts_explain_missed(x, &s, TS_EXPLAIN_TUNNEL, "tunnel connected by 60 s", &e), ==, 0);
+  TS_CHECK(e.deadlock);
+  TS_CHECK_STR(e.cycle_node, "tunnel");
+  TS_CHECK_INT(e.step_count, ==, 3);
+  TS_CHECK_STR(e.steps[0].waits_for, "negotiation");
+  TS_CHECK(strstr(e.chain, "attempt 3") != NULL);
+  TS_CHECK(strstr(e.chain, "never becomes viable") != NULL);
+
+  s.negotiation_state = "done";
+  TS_CHECK_INT(ts_explain_missed(x, &s, TS_EXPLAIN_TUNNEL, "tunnel connected by 60 s", &e), ==, 0);
+  TS_CHECK(!e.deadlock);
+  ts_explainer_destroy(x);
+}
+
 /* A provider that does not wait for its monitor: the ping still fails, but nothing
  * waits on it in turn, so there is no cycle. */
 TS_TEST(the_monitor_cycle_needs_a_provider_that_waits_for_its_monitor) {
