@@ -61,7 +61,21 @@ static int parse_od_interface(loader *L, const tsy_node *value, const key_spec *
   return rc;
 }
 
-/* SSIDs are 1..32 bytes (IEEE 802.11); any bytes but control characters. */
+/* An SSID: 1 to 32 bytes (IEEE 802.11), no control characters; dst holds 33. */
+int sc_read_ssid(loader *L, const tsy_node *value, char *dst) {
+  const tsy_node *at;
+  const char *text;
+  int rc = sc_scalar_text(L, value, "an SSID (1 to 32 bytes)", &text, &at);
+  if (rc) return rc;
+  size_t n = strlen(text);
+  bool printable = true;
+  for (size_t k = 0; k < n; k++) printable &= (unsigned char)text[k] >= 0x20;
+  if (n == 0 || n >= TS_SCENARIO_SSID_MAX || !printable)
+    return sc_fail_found(L, at, "an SSID of 1 to 32 bytes without control characters");
+  memcpy(dst, text, n + 1);
+  return 0;
+}
+
 static int parse_od_ssids(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                           void *obj) {
   (void)spec; (void)m;
@@ -71,19 +85,8 @@ static int parse_od_ssids(loader *L, const tsy_node *value, const key_spec *spec
   if (rc || !seq) return rc;
   if (seq->count > TS_SCENARIO_MAX_SSIDS)
     return sc_fail(L, seq, "found %zu SSIDs, expected at most %d", seq->count, TS_SCENARIO_MAX_SSIDS);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *at;
-    const char *text;
-    rc = sc_scalar_text(L, seq->items[i], "an SSID (1 to 32 bytes)", &text, &at);
-    if (rc) return rc;
-    size_t n = strlen(text);
-    bool printable = true;
-    for (size_t k = 0; k < n; k++) printable &= (unsigned char)text[k] >= 0x20;
-    if (n == 0 || n >= TS_SCENARIO_SSID_MAX || !printable)
-      return sc_fail_found(L, at, "an SSID of 1 to 32 bytes without control characters");
-    memcpy(r->ssids[r->ssid_count++], text, n + 1);
-  }
-  return 0;
+  for (size_t i = 0; i < seq->count && !rc; i++) rc = sc_read_ssid(L, seq->items[i], r->ssids[r->ssid_count++]);
+  return rc;
 }
 
 static const key_spec od_rule_keys[] = {

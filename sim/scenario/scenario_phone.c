@@ -149,21 +149,10 @@ static int parse_if_dns(loader *L, const tsy_node *value, const key_spec *spec, 
                               &pi->dns_count);
 }
 
-/* An SSID: 1 to 32 bytes (IEEE 802.11), no control characters. */
 static int parse_if_ssid(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                          void *obj) {
   (void)m;
-  const tsy_node *at;
-  const char *text;
-  int rc = sc_scalar_text(L, value, "an SSID (1 to 32 bytes)", &text, &at);
-  if (rc) return rc;
-  size_t n = strlen(text);
-  bool printable = true;
-  for (size_t k = 0; k < n; k++) printable &= (unsigned char)text[k] >= 0x20;
-  if (n == 0 || n > 32 || !printable)
-    return sc_fail_found(L, at, "an SSID of 1 to 32 bytes without control characters");
-  memcpy(sc_field(obj, spec), text, n + 1);
-  return 0;
+  return sc_read_ssid(L, value, sc_field(obj, spec));
 }
 
 #define IF_WIFI (1u << TS_SCENARIO_WIFI)

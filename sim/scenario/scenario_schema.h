@@ -164,6 +164,7 @@ int sc_parse_phone(loader *L, const tsy_node *value, const key_spec *spec, mappi
 int sc_check_phone_links(loader *L, const tsy_node *root);
 /* scenario_lifecycle.c */
 int sc_parse_negotiation(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);
+int sc_read_ssid(loader *L, const tsy_node *value, char *dst);
 int sc_parse_od_rules(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);
 int sc_parse_keychain(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);
 int sc_parse_appstore(loader *L, const tsy_node *value, const key_spec *spec, mapping *m, void *obj);

@@ -7,32 +7,13 @@ produce. The checks name behaviour, never trace hashes, so a change of timing de
 does not break them while a change of verdict does.
 usage: golden.py path/to/tunnelsim
 """
-import glob
 import json
 import os
 import subprocess
 import sys
 
-TS = sys.argv[1]
-PROFILES = sorted(os.path.basename(p)[:-5] for p in glob.glob("models/os/*.yaml"))
-passed = failed = 0
-
-
-def run(scenario, profile, *extra):
-    p = subprocess.run([TS, "run", scenario, "--os", profile, "--json", *extra],
-                       capture_output=True, text=True)
-    out = json.loads(p.stdout) if p.stdout.strip() else None
-    return p.returncode, out, p.stderr
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {detail}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from goldenlib import GT, PROFILES, S, TS, app, check, finish, quirk, run  # noqa: E402
 
 
 def kinds(j, iface=None, after=0):
@@ -40,12 +21,7 @@ def kinds(j, iface=None, after=0):
             if (iface is None or f["interface"] == iface) and f["time_ns"] >= after}
 
 
-def app(j, name):
-    return next(a for a in j["phone_apps"] if a["name"] == name)
 
-
-S = 1_000_000_000
-GT = "models/scenarios/gt/"
 
 
 def gt01(j, profile):  # pre-existing TCP keeps its path outside the tunnel (IAN off)
@@ -59,13 +35,6 @@ def gt02(j, profile):  # IAN on: not closed, its packets dropped; new connection
             and app(j, "push")["received"] < 20 and not kinds(j, after=1 * S))
 
 
-def quirk(profile, name):
-    """The value of a quirk in a shipped profile (models/os/<profile>.yaml)."""
-    lines = open(f"models/os/{profile}.yaml").read().splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() == f"- name: {name}":
-            return lines[i + 1].split(":", 1)[1].strip() == "true"
-    raise KeyError(name)
 
 
 def gt03(j, profile):  # IAN on, Wi-Fi to cellular while reasserting: nothing leaks after connecting
@@ -204,5 +173,4 @@ rc2, b, _ = run(GT + "gt-20-error-state-without-routes.yaml", "ios-17")
 check("gt-20_deterministic", a and b and a["trace_hash"] == b["trace_hash"] and a["findings"] == b["findings"],
       "hashes differ")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

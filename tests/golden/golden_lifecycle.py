@@ -10,47 +10,25 @@ The checks name behaviour and mechanisms, never trace hashes; where a profile di
 relaunch quirk), the expectation is read from the profile file itself.
 usage: golden_lifecycle.py path/to/tunnelsim
 """
-import glob
 import json
 import os
 import re
 import subprocess
 import sys
 
-TS = sys.argv[1]
-PROFILES = sorted(os.path.basename(p)[:-5] for p in glob.glob("models/os/*.yaml"))
-GT = "models/scenarios/gt/"
-S = 1_000_000_000
-passed = failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from goldenlib import GT, PROFILES, S, TS, app, check, finish, quirk  # noqa: E402
+from goldenlib import run as run_path  # noqa: E402
 
 
 def run(scenario, profile, *extra):
-    p = subprocess.run([TS, "run", GT + scenario, "--os", profile, "--json", *extra],
-                       capture_output=True, text=True)
-    out = json.loads(p.stdout) if p.stdout.strip() else None
-    return p.returncode, out, p.stderr
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {detail}")
+    return run_path(GT + scenario, profile, *extra)
 
 
 def profile_text(profile):
     return open(f"models/os/{profile}.yaml").read()
 
 
-def quirk(profile, name):
-    lines = profile_text(profile).splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() == f"- name: {name}":
-            return lines[i + 1].split(":", 1)[1].strip() == "true"
-    raise KeyError(name)
 
 
 def has_start_watchdog(profile):
@@ -74,8 +52,6 @@ def obligation(j, what):
     return next(o for o in j["obligations"] if o["what"] == what)
 
 
-def app(j, name):
-    return next(a for a in j["phone_apps"] if a["name"] == name)
 
 
 def leak_window(j, after):
@@ -360,5 +336,4 @@ j = json.loads(p.stdout) if p.stdout.strip() else None
 check("gt-25c_untrusted_wifi_connects", j is not None and "ssid: home}" in src
       and moments(j, "disconnected -> connecting") and j["egress"]["tunnel"] > 0, p.stderr.strip())
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
