@@ -131,6 +131,7 @@ void ts_phone_destroy(ts_phone *ph) {
 
 static void on_session(void *ctx, const ts_vpn_session *s, ts_vpn_status from, ts_vpn_status to);
 static void od_schedule(ts_phone *ph, ts_od_trigger t);
+static void psock_release(ts_phone *ph, psock *s);
 
 int ts_phone_create(ts_world *w, const ts_phone_config *cfg, ts_phone **out) {
   if (!w || !out) return TS_EINVAL;
@@ -432,6 +433,11 @@ int ts_phone_reboot(ts_phone *ph) {
   ph->locked = true;
   ph->asleep = false;
   if (running) provider_killed(ph, TS_EXIT_REBOOT);
+  /* Every app process died: their sockets are gone without a FIN or RST (the apps
+   * open new ones when they run again). System daemons' sockets (DHCP, the App
+   * Store, which handles the reboot itself) are their owners' business. */
+  for (size_t i = 0; i < ph->ps_cap; i++)
+    if (ph->ps[i].used && ph->ps[i].owner == TS_TC_APP) psock_release(ph, &ph->ps[i]);
   od_resume(ph, "reboot");
   /* The stuck session's policy ends with the boot (config-removal-keeps-policy). */
   if (ph->removal_deferred) {

@@ -228,14 +228,36 @@ static void long_write(ts_phone_app *a, tcp_conn *c) {
   c->writes++;
 }
 
+/* A reboot ends every app's process: the phone drops its sockets without telling
+ * anyone, and the app opens new ones the next time it runs. */
+static bool socket_gone(const ts_phone_app *a, ts_sock_id sock) {
+  return sock && ts_phone_socket_local_id(a->ph, sock) == 0;
+}
+
+/* Returns whether the app lost a socket (it is a new process now). */
+static bool forget_dead_sockets(ts_phone_app *a) {
+  bool lost = false;
+  for (size_t i = 0; i < APP_TCP_CONNS; i++) {
+    if (!socket_gone(a, a->conns[i].sock)) continue;
+    memset(&a->conns[i], 0, sizeof a->conns[i]);
+    lost = true;
+  }
+  if (socket_gone(a, a->sock)) {
+    a->sock = 0;
+    lost = true;
+  }
+  return lost;
+}
+
 static void tcp_tick(ts_phone_app *a, uint64_t k) {
   a->ticks++;
+  bool relaunched = forget_dead_sockets(a);
   if (a->cfg.kind == TS_PHONE_APP_TCP_SHORT) {
     tcp_open(a);
     return;
   }
   tcp_conn *c = long_conn(a);
-  if (!c && (k == 0 || a->cfg.reconnect)) c = tcp_open(a);
+  if (!c && (k == 0 || relaunched || a->cfg.reconnect)) c = tcp_open(a);
   if (!c) {
     a->stats.send_errors++;
     return;
@@ -258,6 +280,7 @@ static void app_event(void *obj, uint64_t arg) {
     if (arg + 1 < a->cfg.count) ts_world_schedule_in(w, a->cfg.interval, app_event, a, arg + 1, NULL);
     return;
   }
+  forget_dead_sockets(a);
   if (!a->sock && open_socket(a) != TS_OK) {
     a->stats.open_failed = true;
     ts_trace_event(ts_world_trace(w), ts_world_now(w), "app-open-failed", a->name, NULL);

@@ -81,6 +81,11 @@ static void on_reply(void *ctx, ts_sock_id sock, const ts_ip_info *info, const u
 static void app_tick(void *obj, uint64_t arg) {
   bed *b = obj;
   (void)arg;
+  if (ts_phone_socket_local_id(b->ph, b->app) == 0) { /* a reboot ended the app's process */
+    ts_phone_socket_params sp = {.owner = TS_TC_APP, .proto = TS_IPPROTO_UDP, .api = TS_SOCK_BSD,
+                                 .recv = on_reply, .ctx = b};
+    ts_phone_socket_open(b->ph, &sp, &b->app);
+  }
   ts_phone_send_udp(b->ph, b->app, &b->server, 7, (const uint8_t *)"hello", 5, NULL);
   ts_world_schedule_in(b->w, TS_SEC, app_tick, b, 0, NULL);
 }

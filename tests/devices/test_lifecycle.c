@@ -115,6 +115,10 @@ static ts_vpn_status status(bed *b) { return ts_vpn_session_status(sess(b)); }
 /* The app sends one datagram now (a connection attempt for on-demand). */
 static int app_send(bed *b) {
   ts_ipaddr dst = ts_test_addr("198.51.100.20");
+  if (ts_phone_socket_local_id(b->ph, b->app) == 0) { /* a reboot ended the app's process */
+    ts_phone_socket_params sp = {.owner = TS_TC_APP, .proto = TS_IPPROTO_UDP, .api = TS_SOCK_BSD};
+    if (ts_phone_socket_open(b->ph, &sp, &b->app)) return -1;
+  }
   return ts_phone_send_udp(b->ph, b->app, &dst, 7, (const uint8_t *)"hi", 2, NULL);
 }
 
@@ -322,7 +326,10 @@ TS_TEST(gt26_after_reboot_without_on_demand_the_vpn_stays_down) {
   TS_CHECK_INT(ts_phone_vpn_start(b.ph, TS_START_APP), ==, 0);
   TS_CHECK_INT(run_to(&b, TS_SEC), ==, 0);
   TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTED);
+  ts_sock_id old = b.app;
+  TS_CHECK(ts_phone_socket_local_id(b.ph, old) != 0);
   TS_CHECK_INT(ts_phone_reboot(b.ph), ==, 0);
+  TS_CHECK_INT(ts_phone_socket_local_id(b.ph, old), ==, 0); /* the app's process died with it */
   TS_CHECK_INT(status(&b), ==, TS_VPN_DISCONNECTED);
   TS_CHECK_INT(ts_vpn_session_down_cause(sess(&b)), ==, TS_DOWN_BOOT);
   TS_CHECK_INT(ts_vpn_session_last_exit(sess(&b)), ==, TS_EXIT_REBOOT);

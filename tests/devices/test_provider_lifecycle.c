@@ -207,6 +207,11 @@ static void app_tick(void *obj, uint64_t arg) {
   bed *b = obj;
   (void)arg;
   ts_ipaddr dst = ts_test_addr("198.51.100.20");
+  if (ts_phone_socket_local_id(b->ph, b->app) == 0) { /* a reboot ended the app's process */
+    ts_phone_socket_params sp = {.owner = TS_TC_APP, .proto = TS_IPPROTO_UDP, .api = TS_SOCK_BSD,
+                                 .recv = on_app_reply, .ctx = b};
+    ts_phone_socket_open(b->ph, &sp, &b->app);
+  }
   ts_phone_send_udp(b->ph, b->app, &dst, 7, (const uint8_t *)"hello", 5, NULL);
   b->app_sent++;
   if (ts_world_now(b->w) + TS_SEC <= b->app_until)
