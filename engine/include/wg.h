@@ -203,6 +203,24 @@ int wg_device_create(wg_device **out, const wg_device_config *config);
 void wg_device_destroy(wg_device *dev);
 
 void wg_device_public_key(const wg_device *dev, uint8_t out[WG_KEY_LEN]);
+/* Changes the device's static identity at run time, as `wg set <if> private-key`
+ * does (Linux drivers/net/wireguard/netlink.c, set_device_private_key):
+ *  - the same key (after clamping) changes nothing and returns WG_OK;
+ *  - a peer whose public key is the new public key is removed first, like Linux
+ *    (a device is never its own peer); its wg_peer pointer is dead after the call;
+ *  - the public key, the cookie checker's mac1/cookie keys and every peer's
+ *    precomputed static-static DH are recomputed; the cookie secret is kept;
+ *  - every peer's handshake in progress is dropped and its current and next
+ *    keypairs stop sending (they still receive, so packets in flight under them
+ *    arrive), and the one-initiation-per-REKEY_TIMEOUT gate re-opens: the next
+ *    packet for a peer is staged and starts a handshake under the new key at once
+ *    (wg_noise_expire_current_peer_keypairs); wg_peer_stats.has_current_session
+ *    reads 0 until then;
+ *  - the old private key is wiped (sodium_memzero).
+ * Nothing is sent and no timer changes; call wg_peer_initiate_handshake to switch
+ * at once. Returns WG_OK, WG_EINVAL (NULL argument) or WG_EKEY (the key gives no
+ * public key; the device is unchanged then). */
+int wg_device_set_private_key(wg_device *dev, const uint8_t private_key[WG_KEY_LEN]);
 void wg_device_set_load_mode(wg_device *dev, wg_load_mode mode);
 /* Whether the device currently requires cookies (evaluated at `now`). */
 int wg_device_is_under_load(wg_device *dev, int64_t now);
@@ -248,6 +266,17 @@ wg_peer *wg_device_peer_at(const wg_device *dev, size_t i);
  * prefix moves to this peer (WireGuard semantics). */
 int wg_peer_add_allowed_ip(wg_peer *peer, int family, const uint8_t *addr, uint8_t cidr);
 void wg_peer_clear_allowed_ips(wg_peer *peer);
+/* One allowed-ips prefix, as listed by wg_peer_get_allowed_ips. */
+typedef struct wg_allowed_ip {
+  uint8_t family;   /* 4 or 6 */
+  uint8_t cidr;
+  uint8_t addr[16]; /* masked to cidr; IPv4 uses addr[0..3] */
+} wg_allowed_ip;
+/* The peer's prefixes (`wg show <if> allowed-ips`): copies up to `max` into `out`
+ * (IPv4 first, then IPv6, each longest prefix first) and returns how many the peer
+ * has, which may be more than max (out may be NULL when max is 0). Allocates nothing;
+ * NULL peer: 0. */
+size_t wg_peer_get_allowed_ips(const wg_peer *peer, wg_allowed_ip *out, size_t max);
 /* The peer whose allowed-ips contain the address (longest prefix), or NULL. */
 wg_peer *wg_device_lookup_allowed_ip(const wg_device *dev, int family, const uint8_t *addr);
 
@@ -285,7 +314,8 @@ typedef struct wg_peer_stats {
   uint64_t rx_bytes, tx_bytes;     /* UDP payload bytes, like `wg show transfer` */
   int64_t last_handshake_ns;       /* virtual time of the last completed handshake; INT64_MIN = never */
   uint32_t handshake_attempts;     /* retransmissions of the current handshake */
-  int has_current_session;         /* a current keypair exists and may be used to send */
+  int has_current_session;         /* a current keypair exists and may be used to send
+                                      (0 after wg_device_set_private_key until a new one) */
   uint64_t tx_counter;             /* next send counter of the current keypair */
   size_t staged_packets;
   /* Timer deadlines (WG_NEVER when not pending), for simulators and tests. */

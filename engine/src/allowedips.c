@@ -80,6 +80,26 @@ void wg_allowedips_remove_peer(wg_allowedips *t, const struct wg_peer *peer) {
   remove_from_list(&t->v6, peer);
 }
 
+static size_t list_peer(const wg_allowedips_list *l, int family, const struct wg_peer *peer,
+                        wg_allowed_ip *out, size_t max, size_t n) {
+  for (size_t i = 0; i < l->count; i++) {
+    if (l->entries[i].peer != peer) continue;
+    if (n < max) {
+      out[n].family = (uint8_t)family;
+      out[n].cidr = l->entries[i].cidr;
+      memcpy(out[n].addr, l->entries[i].addr, sizeof out[n].addr);
+    }
+    n++;
+  }
+  return n;
+}
+
+size_t wg_allowedips_list_peer(const wg_allowedips *t, const struct wg_peer *peer,
+                               wg_allowed_ip *out, size_t max) {
+  size_t n = list_peer(&t->v4, 4, peer, out, max, 0);
+  return list_peer(&t->v6, 6, peer, out, max, n);
+}
+
 void wg_allowedips_free(wg_allowedips *t) {
   free(t->v4.entries);
   free(t->v6.entries);

@@ -28,6 +28,11 @@ int wg_allowedips_insert(wg_allowedips *t, int family, const uint8_t *addr, uint
                          struct wg_peer *peer);
 struct wg_peer *wg_allowedips_lookup(const wg_allowedips *t, int family, const uint8_t *addr);
 void wg_allowedips_remove_peer(wg_allowedips *t, const struct wg_peer *peer);
+/* Copies up to `max` of the peer's prefixes (IPv4 first, then IPv6, each longest
+ * first) and returns how many it has in all. */
+struct wg_allowed_ip;
+size_t wg_allowedips_list_peer(const wg_allowedips *t, const struct wg_peer *peer,
+                               struct wg_allowed_ip *out, size_t max);
 void wg_allowedips_free(wg_allowedips *t);
 
 #endif

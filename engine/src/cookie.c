@@ -21,6 +21,11 @@ void wg_cookie_checker_init(wg_cookie_checker *c, const uint8_t own_public[32]) 
   derive_key(c->cookie_key, WG_LABEL_COOKIE, own_public);
 }
 
+void wg_cookie_checker_set_public(wg_cookie_checker *c, const uint8_t own_public[32]) {
+  derive_key(c->mac1_key, WG_LABEL_MAC1, own_public);
+  derive_key(c->cookie_key, WG_LABEL_COOKIE, own_public);
+}
+
 void wg_cookie_generator_init(wg_cookie_generator *g, const uint8_t peer_public[32]) {
   memset(g, 0, sizeof *g);
   derive_key(g->mac1_key, WG_LABEL_MAC1, peer_public);

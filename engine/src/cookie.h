@@ -31,6 +31,9 @@ typedef struct wg_cookie_generator {
 
 void wg_cookie_checker_init(wg_cookie_checker *c, const uint8_t own_public[32]);
 void wg_cookie_generator_init(wg_cookie_generator *g, const uint8_t peer_public[32]);
+/* The device's static key changed: new mac1 and cookie keys, the same secret (Linux
+ * cookie.c, wg_cookie_checker_precompute_device_keys). */
+void wg_cookie_checker_set_public(wg_cookie_checker *c, const uint8_t own_public[32]);
 
 /* msg is a whole initiation or response; mac1 sits at len-32, mac2 at len-16. */
 bool wg_cookie_mac1_valid(const wg_cookie_checker *c, const uint8_t *msg, size_t len);

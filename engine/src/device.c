@@ -111,6 +111,40 @@ void wg_device_public_key(const wg_device *dev, uint8_t out[WG_KEY_LEN]) {
 
 int wg_device_last_drop(const wg_device *dev) { return dev->last_drop; }
 
+/* Linux's order (netlink.c set_device_private_key): a peer holding the new public key
+ * is removed before the identity changes; then the identity, every peer's
+ * static-static DH and keypairs, and the cookie checker's keys. */
+int wg_device_set_private_key(wg_device *dev, const uint8_t private_key[WG_KEY_LEN]) {
+  if (!dev || !private_key) return WG_EINVAL;
+  uint8_t priv[32], pub[32];
+  memcpy(priv, private_key, sizeof priv);
+  wg_key_clamp(priv);
+  int rc = WG_OK;
+  if (sodium_memcmp(priv, dev->static_private, sizeof priv) == 0) goto done;
+  if (wg_key_public_from_private(pub, priv) != WG_OK) {
+    rc = WG_EKEY;
+    goto done;
+  }
+  wg_peer *self = wg_device_find_peer(dev, pub);
+  if (self) wg_device_remove_peer(dev, self);
+  sodium_memzero(dev->static_private, sizeof dev->static_private);
+  memcpy(dev->static_private, priv, sizeof priv);
+  memcpy(dev->static_public, pub, sizeof pub);
+  for (size_t i = 0; i < dev->peer_count; i++) {
+    wg_peer *peer = dev->peers[i];
+    /* Cannot fail for a peer add_peer accepted (a key that is not low-order gives a
+     * non-zero result with every clamped scalar); were it to, the zeros make every
+     * handshake with that peer fail, as Linux's zeroed precomputation does. */
+    if (crypto_scalarmult_curve25519(peer->static_static, dev->static_private, peer->public_key) != 0)
+      sodium_memzero(peer->static_static, sizeof peer->static_static);
+    wg_peer_expire_current_keypairs(peer);
+  }
+  wg_cookie_checker_set_public(&dev->cookie, dev->static_public);
+done:
+  sodium_memzero(priv, sizeof priv);
+  return rc;
+}
+
 /* ------------------------------------------------------------ under load */
 
 void wg_device_set_load_mode(wg_device *dev, wg_load_mode mode) { dev->load_mode = mode; }

@@ -42,8 +42,15 @@ bool wg_peer_received_with_keypair(wg_peer *peer, wg_keypair *kp) {
 }
 
 bool wg_keypair_usable_for_send(const wg_keypair *kp, int64_t now) {
-  return kp && kp->in_use && kp->send_counter < WG_REJECT_AFTER_MESSAGES &&
+  return kp && kp->in_use && !kp->send_expired && kp->send_counter < WG_REJECT_AFTER_MESSAGES &&
          now - kp->birth < WG_REJECT_AFTER_TIME_NS;
+}
+
+void wg_peer_expire_current_keypairs(wg_peer *peer) {
+  wg_noise_handshake_clear(peer->dev, peer);
+  peer->hs.last_initiation_sent = INT64_MIN;
+  if (peer->next) peer->next->send_expired = true;
+  if (peer->current) peer->current->send_expired = true;
 }
 
 /* ------------------------------------------------------------ staged queue */
@@ -80,6 +87,11 @@ void wg_staged_clear(wg_staged_queue *q) {
 }
 
 /* ------------------------------------------------------------ public API */
+
+size_t wg_peer_get_allowed_ips(const wg_peer *peer, wg_allowed_ip *out, size_t max) {
+  if (!peer) return 0;
+  return wg_allowedips_list_peer(&peer->dev->allowedips, peer, out, max);
+}
 
 void wg_peer_set_endpoint(wg_peer *peer, const wg_endpoint *ep) {
   if (ep)
@@ -145,7 +157,7 @@ void wg_peer_get_stats(const wg_peer *peer, wg_peer_stats *out) {
   out->tx_bytes = peer->tx_bytes;
   out->last_handshake_ns = peer->timers.last_handshake;
   out->handshake_attempts = peer->timers.handshake_attempts;
-  out->has_current_session = peer->current != NULL;
+  out->has_current_session = peer->current != NULL && !peer->current->send_expired;
   out->tx_counter = peer->current ? peer->current->send_counter : 0;
   out->staged_packets = peer->staged.count;
   out->retransmit_handshake_at = peer->timers.retransmit_handshake;

@@ -35,6 +35,10 @@ typedef struct wg_handshake {
 typedef struct wg_keypair {
   bool in_use;
   bool is_initiator;
+  /* No longer used to send (the device's static key changed: Linux's
+   * keypair->sending.is_valid = false in wg_noise_expire_current_peer_keypairs);
+   * still used to receive, so packets already in flight under it are not lost. */
+  bool send_expired;
   uint8_t send_key[32];
   uint8_t recv_key[32];
   uint64_t send_counter;
@@ -92,6 +96,12 @@ void wg_peer_drop_all_keypairs(wg_peer *peer);
  * receive promoted the keypair. */
 bool wg_peer_received_with_keypair(wg_peer *peer, wg_keypair *kp);
 bool wg_keypair_usable_for_send(const wg_keypair *kp, int64_t now);
+/* After a change of the device's static key (wg_device_set_private_key): the
+ * handshake in progress is dropped, the current and next keypairs no longer send,
+ * and the one-initiation-per-REKEY_TIMEOUT gate re-opens, so the next packet starts
+ * a handshake under the new identity at once (Linux noise.c,
+ * wg_noise_expire_current_peer_keypairs). */
+void wg_peer_expire_current_keypairs(wg_peer *peer);
 
 /* Staged queue (peer.c). */
 int wg_staged_push(wg_staged_queue *q, const uint8_t *pkt, size_t len, bool *dropped_oldest);

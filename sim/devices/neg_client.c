@@ -308,27 +308,29 @@ static void on_connected(ts_neg_client *c) {
         os_path(c) ? " (viable)" : "", TS_NEG_REQUEST_LEN);
 }
 
-/* The PSK from the response, installed on the relay peer; then a new handshake. */
+/* The response ok: the ephemeral key pair the request carried becomes the engine's
+ * identity and the derived PSK the relay peer's, then a new handshake. Nothing new is
+ * generated: the relay registered that key as an ephemeral peer with that PSK, and
+ * the parent peer stays as it was (MV-CODE ephemeralpeer.proto, ts_relay.h). */
 static void install(ts_neg_client *c, const ts_neg_response *resp) {
   uint8_t psk[TS_NEG_KEY_LEN];
-  wg_peer *peer = ts_provider_peer(c->p);
   int rc = ts_neg_derive_psk(psk, c->eph_priv, resp->ephemeral_public, c->eph_pub,
                              resp->ephemeral_public);
+  int used = rc ? rc : ts_provider_use_ephemeral(c->p, c->eph_priv, psk);
   sodium_memzero(c->eph_priv, sizeof c->eph_priv);
-  if (rc || !peer || wg_peer_set_preshared_key(peer, psk) != WG_OK) {
-    sodium_memzero(psk, sizeof psk);
-    fail(c, TS_NEG_OUTCOME_FAILED, rc ? "response key unusable" : "no relay peer");
+  sodium_memzero(psk, sizeof psk);
+  if (used) {
+    fail(c, TS_NEG_OUTCOME_FAILED, rc ? "response key unusable" : "the engine refused the key");
     return;
   }
-  sodium_memzero(psk, sizeof psk);
   c->stats.psk_installs++;
   snapshot(c, &c->last); /* the socket that carried the exchange, before it goes */
   finish_transport(c);
   set_state(c, TS_NEG_STATE_REKEYING);
   c->psk_initiated = false;
   arm_timer(c, c->last.timeout);
-  trace(c, "attempt %u: response ok; psk installed, new handshake", c->number);
-  ts_provider_rehandshake(c->p, "negotiated pre-shared key");
+  trace(c, "attempt %u: response ok; ephemeral key and psk in use, new handshake", c->number);
+  ts_provider_rehandshake(c->p, "negotiated ephemeral peer");
 }
 
 static void on_bytes(ts_neg_client *c, const uint8_t *data, size_t len) {
@@ -356,7 +358,7 @@ static void succeed(ts_neg_client *c) {
   c->last.outcome = TS_NEG_OUTCOME_DONE;
   c->last.ended = now_of(c);
   c->stats.successes++;
-  trace(c, "attempt %u: handshake with psk done", c->number);
+  trace(c, "attempt %u: handshake with psk done, on the ephemeral peer", c->number);
   c->number = 0; /* reset() after a successful exchange (MV-CODE) */
   c->exhausted_traced = false;
   ts_provider_negotiated(c->p);
@@ -373,7 +375,8 @@ static void fail(ts_neg_client *c, ts_neg_outcome outcome, const char *why) {
   close_transport(c, false, false);
   disarm_timer(c);
   sodium_memzero(c->eph_priv, sizeof c->eph_priv);
-  if (rekeying) wg_peer_set_preshared_key(ts_provider_peer(c->p), ts_provider_configured_psk(c->p));
+  /* Back to what the relay's parent peer expects: the parent key, no negotiated PSK. */
+  if (rekeying) ts_provider_use_parent(c->p);
   c->last.outcome = outcome;
   c->last.ended = now_of(c);
   if (outcome == TS_NEG_OUTCOME_TIMEOUT) c->stats.timeouts++;
@@ -382,7 +385,7 @@ static void fail(ts_neg_client *c, ts_neg_outcome outcome, const char *why) {
   describe_socket(c, &c->last, sock, sizeof sock);
   trace(c, "attempt %u: %s in %s after %lld ms%s%s%s%s", c->number, ts_neg_outcome_name(outcome),
         ts_neg_state_name(c->state), (long long)((c->last.ended - c->last.started) / TS_MS),
-        why ? ": " : "", why ? why : "", sock, rekeying ? "; psk taken back" : "");
+        why ? ": " : "", why ? why : "", sock, rekeying ? "; back on the parent key" : "");
   if (exhausted(c) && c->cfg.on_exhausted == TS_NEG_EXHAUSTED_ERROR_STATE) {
     set_state(c, TS_NEG_STATE_GAVE_UP);
     trace(c, "gave up after %u attempts (max-retries %u): error state", c->number,

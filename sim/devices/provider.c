@@ -792,6 +792,33 @@ const uint8_t *ts_provider_configured_psk(const ts_provider *p) {
   return p->cfg.has_preshared_key ? p->cfg.preshared_key : NULL;
 }
 
+static int set_identity(ts_provider *p, const uint8_t private_key[WG_KEY_LEN],
+                        const uint8_t *psk) {
+  wg_device *engine = p->dev ? ts_wgdev_engine(p->dev) : NULL;
+  if (!engine || !p->peer) return TS_ESTATE;
+  /* The engine would remove a peer holding the new public key (Linux's rule): never
+   * the relay's, which p->peer points to. */
+  uint8_t pub[WG_KEY_LEN], relay[WG_KEY_LEN];
+  wg_peer_public_key(p->peer, relay);
+  if (wg_key_public_from_private(pub, private_key) != WG_OK || !memcmp(pub, relay, WG_KEY_LEN))
+    return TS_EINVAL;
+  if (wg_device_set_private_key(engine, private_key) != WG_OK ||
+      wg_peer_set_preshared_key(p->peer, psk) != WG_OK)
+    return TS_EINVAL;
+  p->has_initiation = false; /* the key change re-opened the engine's gate */
+  ts_wgdev_sync(p->dev);
+  return TS_OK;
+}
+
+int ts_provider_use_ephemeral(ts_provider *p, const uint8_t private_key[WG_KEY_LEN],
+                              const uint8_t psk[WG_KEY_LEN]) {
+  return p && private_key && psk ? set_identity(p, private_key, psk) : TS_EINVAL;
+}
+
+int ts_provider_use_parent(ts_provider *p) {
+  return p ? set_identity(p, p->cfg.private_key, ts_provider_configured_psk(p)) : TS_EINVAL;
+}
+
 void ts_provider_rehandshake(ts_provider *p, const char *why) {
   if (!p->dev) return;
   ts_time now = now_of(p), open_at = now;

@@ -35,6 +35,17 @@ void ts_provider_trace(ts_provider *p, const char *kind, const char *detail);
 void ts_provider_static_public(const ts_provider *p, uint8_t out[WG_KEY_LEN]);
 /* The configured pre-shared key, NULL when none (restored when an attempt fails). */
 const uint8_t *ts_provider_configured_psk(const ts_provider *p);
+/* The negotiated identity: the engine's static key becomes the ephemeral private key
+ * the request carried (wg_device_set_private_key) and the relay peer's PSK the
+ * negotiated one. Sessions under the old key stop sending (they still receive) and
+ * the engine's one-initiation-per-REKEY_TIMEOUT gate re-opens, so the provider's view
+ * of the gate is reset too: a rehandshake goes at once. TS_ESTATE without an engine,
+ * TS_EINVAL if the engine refuses (or the key is the relay's own). */
+int ts_provider_use_ephemeral(ts_provider *p, const uint8_t private_key[WG_KEY_LEN],
+                              const uint8_t psk[WG_KEY_LEN]);
+/* Back to the configured identity: the parent key and the configured PSK (none
+ * unless configured), as a new process starts with. Same codes. */
+int ts_provider_use_parent(ts_provider *p);
 /* A new handshake with the relay: now, or when the engine's one-initiation-per-
  * REKEY_TIMEOUT gate opens (WireGuard §6.1; an initiation within 5 s of the last
  * would be rate limited and nothing sent). */

@@ -22,20 +22,30 @@
  *   exchanging          connected (viable): the request is written (parent key = the
  *                       provider's static public key, a new ephemeral X25519 pair from
  *                       the provider's stream "<name>/negotiation"), the response read.
- *   rekeying            response ok: the PSK derived (ts_neg_derive_psk) and installed
- *                       on the relay peer (wg_peer_set_preshared_key), a new handshake
- *                       initiated (at once, or when the engine's one-initiation-per-
- *                       REKEY_TIMEOUT gate opens); the connection is closed.
- *   done                that handshake completed: the tunnel runs with the PSK. The
- *                       timeout schedule starts over (Mullvad's reset() after success).
+ *   rekeying            response ok: the PSK derived (ts_neg_derive_psk); the
+ *                       ephemeral key pair the request carried becomes the engine's
+ *                       static key (wg_device_set_private_key) and the PSK the relay
+ *                       peer's (wg_peer_set_preshared_key): the relay registered that
+ *                       key as a separate ephemeral peer with that PSK and left the
+ *                       parent peer as it was (MV-CODE ephemeralpeer.proto, ts_relay.h).
+ *                       Sessions under the parent key stop sending; a new handshake
+ *                       is initiated at once (the key change re-opens the engine's
+ *                       one-initiation-per-REKEY_TIMEOUT gate); the connection is
+ *                       closed.
+ *   done                that handshake completed: the tunnel runs on the ephemeral
+ *                       peer. The timeout schedule starts over (Mullvad's reset()
+ *                       after success).
  * Timeouts (Mullvad: the connection timer runs until the connection is viable, then
  * the exchange gets the same duration; here likewise, and the rekey phase too): the
  * attempt's timeout is timeout_initial x multiplier^(N-1), capped at timeout_max
  * (REST.RetryStrategy.postQuantumKeyExchange: 10 s, x2, 30 s; no jitter here so the
  * schedule is exact). A timeout, a reset or closed connection, or a refusal fails the
- * attempt: the connection is cancelled, a PSK installed by it is taken back (the
- * configured one restored), and the provider reconnects (a new handshake: Mullvad's
- * onFailure -> reconnect); the next attempt starts when that handshake completes.
+ * attempt: the connection is cancelled, an identity installed by it is taken back
+ * (the parent key and the configured PSK, which the relay's parent peer still
+ * expects), and the provider reconnects (a new handshake: Mullvad's onFailure ->
+ * reconnect); the next attempt starts when that handshake completes. A new process
+ * always starts from the parent key (the engine is made from the configuration), so
+ * its restricted tunnel works whatever the relay holds for an earlier one.
  * After max_retries retries (the first attempt is not a retry) the schedule is
  * exhausted: on_exhausted says what then (see ts_neg_on_exhausted).
  * Each step is traced (kind "provider-negotiation", subject the provider); only the
@@ -78,8 +88,8 @@ typedef enum ts_neg_state {
   TS_NEG_STATE_WAIT_TUNNEL,    /* waiting for a completed handshake */
   TS_NEG_STATE_CONNECTING,     /* attempt open, waiting for connected / viable */
   TS_NEG_STATE_EXCHANGING,     /* request sent, reading the response */
-  TS_NEG_STATE_REKEYING,       /* PSK installed, waiting for a handshake with it */
-  TS_NEG_STATE_DONE,           /* negotiated: the tunnel runs with the PSK */
+  TS_NEG_STATE_REKEYING,       /* ephemeral key + PSK installed, waiting for a handshake */
+  TS_NEG_STATE_DONE,           /* negotiated: the tunnel runs on the ephemeral peer */
   TS_NEG_STATE_GAVE_UP,        /* exhausted with TS_NEG_EXHAUSTED_ERROR_STATE */
   TS_NEG_STATE_COUNT
 } ts_neg_state;
@@ -104,7 +114,7 @@ typedef struct ts_neg_stats {
   uint32_t failures;     /* attempts ended otherwise: reset, closed, refused, bad reply */
   uint32_t open_errors;  /* the path refused to open (counted in attempts; then a timeout) */
   uint32_t responses;    /* well-formed responses read (status ok or not) */
-  uint32_t psk_installs; /* PSKs installed on the relay peer */
+  uint32_t psk_installs; /* ephemeral key + PSK installed (responses ok) */
   uint32_t successes;    /* handshakes with the negotiated PSK completed */
   uint32_t reconnects;   /* new handshakes asked for after a failed attempt */
 } ts_neg_stats;

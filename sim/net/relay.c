@@ -42,6 +42,21 @@ struct neg_session {
   ts_neg_reader reader;
 };
 
+/* One client's ephemeral peers (see ts_relay.h): its parent (a configured peer), the
+ * newest registered ephemeral peer, a replaced one that may still carry the tunnel
+ * until the newest handshakes, and which of them holds the parent's addresses (is
+ * "loaded", in Mullvad's words). Part of the relay: no allocation. */
+struct eph_entry {
+  bool used;
+  wg_peer *parent;
+  wg_peer *eph;        /* the newest ephemeral peer */
+  wg_peer *old;        /* a replaced one that holds the addresses still, or NULL */
+  wg_peer *owner;      /* parent, eph or old: the one the addresses route to */
+  wg_peer *handshook;  /* set from the engine's sink: this peer completed a handshake */
+  wg_allowed_ip ips[TS_RELAY_MAX_ALLOWED_IPS]; /* the parent's, when it registered */
+  uint32_t ip_count;
+};
+
 struct ts_relay {
   ts_host *host;
   ts_world *world;
@@ -57,6 +72,10 @@ struct ts_relay {
   ts_netstack *stack;                /* the gateway's service stack; NULL: negotiation off */
   ts_rng neg_rng;                    /* the relay's ephemeral keys */
   struct neg_session neg[TS_RELAY_NEGOTIATION_SESSIONS];
+  struct eph_entry eph[TS_RELAY_EPHEMERAL_PEERS];
+  bool eph_work;      /* an entry has a handshake to act on */
+  bool in_rx;         /* inside on_udp: the work is done when the datagram is through */
+  bool eph_event;     /* a world event for the work is scheduled */
   uint8_t scratch[WG_IP_PACKET_MAX]; /* gateway replies are built here */
 };
 
@@ -72,6 +91,8 @@ static void drop(ts_relay *r, const char *why) {
   ts_trace_event(ts_world_trace(r->world), ts_world_now(r->world), "relay-drop",
                  ts_host_name(r->host), why);
 }
+
+static void eph_run(ts_relay *r);
 
 /* ---------------------------------------------------------------- transport */
 
@@ -102,7 +123,10 @@ static void on_udp(void *ctx, ts_host *h, const ts_ip_info *info, const uint8_t 
   (void)h;
   wg_endpoint from = info->family == 6 ? wg_endpoint_ipv6(info->src.bytes, info->sport)
                                        : wg_endpoint_ipv4(info->src.bytes, info->sport);
+  r->in_rx = true;
   ts_wgdev_rx_udp(r->dev, &from, payload, len);
+  r->in_rx = false;
+  eph_run(r);
 }
 
 /* ---------------------------------------------------------------- translation */
@@ -407,9 +431,120 @@ static void neg_refuse(struct neg_session *s, uint8_t status) {
   neg_release(s);
 }
 
-/* A whole request: the parent key must be the peer that sent it; then a fresh
- * ephemeral key pair, the PSK, the response, the PSK installed on that peer, and an
- * orderly close (FIN after the response). */
+/* ---------------------------------------------------------------- ephemeral peers */
+
+static void eph_trace(ts_relay *r, const char *what, const wg_peer *peer, const wg_peer *parent,
+                      const char *why) {
+  uint8_t key[WG_KEY_LEN];
+  char eph[WG_BASE64_KEY_LEN], par[WG_BASE64_KEY_LEN], detail[224];
+  wg_peer_public_key(peer, key);
+  wg_key_to_base64(eph, key);
+  wg_peer_public_key(parent, key);
+  wg_key_to_base64(par, key);
+  snprintf(detail, sizeof detail, "%s %s of parent %s%s%s", what, eph, par, why ? ": " : "",
+           why ? why : "");
+  ts_trace_event(ts_world_trace(r->world), ts_world_now(r->world), "relay-ephemeral-peer",
+                 ts_host_name(r->host), detail);
+}
+
+static struct eph_entry *entry_of_peer(ts_relay *r, const wg_peer *peer) {
+  for (uint32_t i = 0; i < TS_RELAY_EPHEMERAL_PEERS; i++) {
+    struct eph_entry *e = &r->eph[i];
+    if (e->used && (e->parent == peer || e->eph == peer || e->old == peer)) return e;
+  }
+  return NULL;
+}
+
+/* The entry's addresses to `to`. Each prefix exists already (held by another peer of
+ * the entry), so this only changes its owner: no allocation (allowedips.c). */
+static void load(struct eph_entry *e, wg_peer *to) {
+  if (e->owner == to) return;
+  for (uint32_t i = 0; i < e->ip_count; i++)
+    wg_peer_add_allowed_ip(to, e->ips[i].family, e->ips[i].addr, e->ips[i].cidr);
+  e->owner = to;
+}
+
+/* Removes an ephemeral peer (its sessions and staged packets go with it). */
+static void drop_peer(ts_relay *r, struct eph_entry *e, wg_peer **which, const char *why) {
+  if (!*which) return;
+  eph_trace(r, "removed", *which, e->parent, why);
+  wg_device *engine = ts_wgdev_engine(r->dev);
+  if (engine) wg_device_remove_peer(engine, *which);
+  *which = NULL;
+  r->stats.ephemeral_removed++;
+}
+
+/* Acts on the handshakes the sink recorded, after the engine call that completed
+ * them (the engine forbids reconfiguring it from inside a call). MV-CODE
+ * ephemeralpeer.proto: "A handshake from the normal peer unloads the corresponding
+ * ephemeral peer from WireGuard and vice versa." */
+static void eph_run(ts_relay *r) {
+  if (!r->eph_work) return;
+  r->eph_work = false;
+  bool changed = false;
+  for (uint32_t i = 0; i < TS_RELAY_EPHEMERAL_PEERS; i++) {
+    struct eph_entry *e = &r->eph[i];
+    wg_peer *h = e->handshook;
+    if (!e->used || !h) continue;
+    e->handshook = NULL;
+    changed = true;
+    if (h == e->parent) {
+      /* The client is back on its parent key (a new process, or a failed switch): the
+       * parent routes again and its ephemeral peers go; the proto keeps them "in
+       * memory" without promising for how long, and the client negotiates a new one
+       * for every tunnel (MV-CODE), so none is kept. */
+      load(e, e->parent);
+      drop_peer(r, e, &e->eph, "the parent handshook");
+      drop_peer(r, e, &e->old, "the parent handshook");
+      memset(e, 0, sizeof *e);
+    } else if (h == e->eph) {
+      if (e->owner != e->eph) {
+        load(e, e->eph);
+        eph_trace(r, "loaded", e->eph, e->parent, "it handshook, the addresses route to it");
+      }
+      drop_peer(r, e, &e->old, "replaced by a newer one, which handshook");
+    }
+    /* e->old handshaking: replaced already; it keeps what it has until the newest
+     * one or the parent handshakes. */
+  }
+  if (changed) ts_wgdev_sync(r->dev);
+}
+
+static void eph_event(void *obj, uint64_t arg) {
+  ts_relay *r = obj;
+  (void)arg;
+  r->eph_event = false;
+  eph_run(r);
+}
+
+/* Handshakes complete only while a datagram is received (on_udp runs the work when
+ * the datagram is through); anything else would run from its own event. */
+static void eph_schedule(ts_relay *r) {
+  r->eph_work = true;
+  if (r->in_rx || r->eph_event) return;
+  if (ts_world_schedule_in(r->world, 0, eph_event, r, 0, NULL) == TS_OK) r->eph_event = true;
+}
+
+/* From the engine's sink (inside its call: records only). */
+static void engine_event(void *ctx, int event, wg_peer *peer) {
+  ts_relay *r = ctx;
+  if (event != WG_EV_HANDSHAKE_COMPLETE || !peer || !r->stack) return;
+  struct eph_entry *e = entry_of_peer(r, peer);
+  if (!e) return;
+  e->handshook = peer;
+  eph_schedule(r);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+/* A whole request. The parent key must be a configured peer (not an ephemeral one),
+ * and the request must come through that client's tunnel: the parent's, or one of
+ * its ephemeral peers'. Then a fresh relay key pair, the PSK, the new ephemeral peer
+ * (public key = the request's ephemeral key, the PSK, the endpoint the request came
+ * from, no addresses yet: the tunnel that carries the exchange keeps working until
+ * the client switches, MV-CODE), the response and an orderly close (FIN after the
+ * response). Everything that can refuse is checked before the response, so an ok is
+ * never taken back. */
 static void neg_complete(struct neg_session *s) {
   ts_relay *r = s->relay;
   ts_neg_request req;
@@ -418,51 +553,97 @@ static void neg_complete(struct neg_session *s) {
     return;
   }
   wg_device *engine = ts_wgdev_engine(r->dev);
-  wg_peer *peer = engine ? wg_device_find_peer(engine, req.parent_public) : NULL;
-  if (!peer) {
-    neg_refuse(s, TS_NEG_STATUS_UNKNOWN_PARENT);
+  wg_peer *parent = engine ? wg_device_find_peer(engine, req.parent_public) : NULL;
+  struct eph_entry *e = parent ? entry_of_peer(r, parent) : NULL;
+  if (!parent || (e && e->parent != parent)) {
+    neg_refuse(s, TS_NEG_STATUS_UNKNOWN_PARENT); /* unknown, or itself an ephemeral peer */
     return;
   }
-  /* A peer may only change its own key: the connection's source is an inner address
-   * the engine already checked against the sending peer's allowed IPs, so the peer
-   * owning it is the sender. Without this, one client could name another's key and
-   * break that client's next handshake. */
+  /* A client may only register for its own key: the connection's source is an inner
+   * address the engine already checked against the sending peer's allowed IPs, so
+   * the peer owning it is the sender. Without this, one client could name another's
+   * key and take its addresses. */
   ts_ipaddr remote;
   ts_netstack_tcp_endpoints(s->conn, NULL, NULL, &remote, NULL);
-  if (wg_device_lookup_allowed_ip(engine, remote.family, remote.bytes) != peer) {
+  wg_peer *sender = wg_device_lookup_allowed_ip(engine, remote.family, remote.bytes);
+  if (!sender || (sender != parent && !(e && sender == e->owner))) {
     neg_refuse(s, TS_NEG_STATUS_NOT_YOURS);
     return;
   }
-  uint8_t priv[TS_NEG_KEY_LEN], psk[TS_NEG_KEY_LEN];
+  /* The new key must be nobody's yet: not the relay's, not a peer's (the parent's own
+   * key, another client's, an ephemeral key in use). */
+  uint8_t own[WG_KEY_LEN];
+  wg_device_public_key(engine, own);
+  if (wg_device_find_peer(engine, req.ephemeral_public) ||
+      sodium_memcmp(own, req.ephemeral_public, WG_KEY_LEN) == 0) {
+    neg_refuse(s, TS_NEG_STATUS_BAD_KEY);
+    return;
+  }
+  wg_allowed_ip ips[TS_RELAY_MAX_ALLOWED_IPS];
+  size_t ip_count = 0;
+  if (!e) {
+    for (uint32_t i = 0; !e && i < TS_RELAY_EPHEMERAL_PEERS; i++)
+      if (!r->eph[i].used) e = &r->eph[i];
+    ip_count = wg_peer_get_allowed_ips(parent, ips, TS_RELAY_MAX_ALLOWED_IPS);
+    if (!e || ip_count > TS_RELAY_MAX_ALLOWED_IPS) {
+      neg_refuse(s, TS_NEG_STATUS_INTERNAL); /* table full, or more addresses than it holds */
+      return;
+    }
+  }
+  uint8_t priv[TS_NEG_KEY_LEN];
   ts_neg_response resp = {.status = TS_NEG_STATUS_OK};
   if (ts_neg_keypair(priv, resp.ephemeral_public, &r->neg_rng) != TS_OK) {
     neg_refuse(s, TS_NEG_STATUS_INTERNAL);
     return;
   }
-  int rc = ts_neg_derive_psk(psk, priv, req.ephemeral_public, req.ephemeral_public,
+  wg_peer_config pc = {.has_preshared_key = 1, .endpoint = *wg_peer_endpoint(sender)};
+  memcpy(pc.public_key, req.ephemeral_public, WG_KEY_LEN);
+  int rc = ts_neg_derive_psk(pc.preshared_key, priv, req.ephemeral_public, req.ephemeral_public,
                              resp.ephemeral_public);
   sodium_memzero(priv, sizeof priv);
   if (rc != TS_OK) {
+    sodium_memzero(pc.preshared_key, sizeof pc.preshared_key);
     neg_refuse(s, TS_NEG_STATUS_BAD_KEY);
     return;
   }
+  wg_peer *eph = NULL;
+  rc = ts_wgdev_add_peer(r->dev, &pc, &eph);
+  sodium_memzero(pc.preshared_key, sizeof pc.preshared_key);
+  if (rc != WG_OK) {
+    neg_refuse(s, rc == WG_EKEY ? TS_NEG_STATUS_BAD_KEY : TS_NEG_STATUS_INTERNAL);
+    return;
+  }
   if (!neg_respond(s, &resp)) {
-    sodium_memzero(psk, sizeof psk);
+    wg_device_remove_peer(engine, eph);
+    ts_wgdev_sync(r->dev);
     neg_abort(s, "aborted: response not sent");
     return;
   }
-  /* The response is queued (and on its way under the current session, whose keys do
-   * not depend on the PSK): from now on handshakes with this peer use the new key,
-   * which is what the client installs when it reads the response. */
-  wg_peer_set_preshared_key(peer, psk);
-  sodium_memzero(psk, sizeof psk);
-  r->stats.negotiations_ok++;
-  char b64[WG_BASE64_KEY_LEN], detail[96];
-  wg_key_to_base64(b64, req.parent_public);
-  snprintf(detail, sizeof detail, "ok: psk installed for peer %s", b64);
-  neg_trace(r, detail);
   ts_netstack_tcp_close(s->conn);
   neg_release(s);
+  if (!e->used) {
+    *e = (struct eph_entry){.used = true, .parent = parent, .owner = parent,
+                            .ip_count = (uint32_t)ip_count};
+    memcpy(e->ips, ips, sizeof e->ips);
+  } else {
+    /* A new negotiation replaces the parent's ephemeral peer (MV-CODE: "Any already
+     * existing ephemeral peer for the normal peer is replaced"). Peers that route
+     * nothing go now; the one that carries the tunnel (and this exchange's response)
+     * stays until the new one or the parent handshakes. */
+    if (e->old != e->owner) drop_peer(r, e, &e->old, "replaced by a newer one");
+    if (e->eph != e->owner) drop_peer(r, e, &e->eph, "replaced by a newer one");
+    if (e->eph) e->old = e->eph;
+    ts_wgdev_sync(r->dev);
+  }
+  e->eph = eph;
+  e->handshook = NULL;
+  r->stats.negotiations_ok++;
+  r->stats.ephemeral_registered++;
+  eph_trace(r, "registered", eph, parent, NULL);
+  char b64[WG_BASE64_KEY_LEN], detail[128];
+  wg_key_to_base64(b64, req.ephemeral_public);
+  snprintf(detail, sizeof detail, "ok: ephemeral peer %s registered", b64);
+  neg_trace(r, detail);
 }
 
 static void neg_on_data(void *ctx, ts_netstack_tcp *c, const uint8_t *data, uint32_t len) {
@@ -607,7 +788,8 @@ int ts_relay_create(ts_host *h, const ts_relay_config *cfg, ts_relay **out) {
 
   ts_wgdev_config dc = {.name = ts_host_name(h),
                         .public_key = cfg->public_key,
-                        .transport = {.send_udp = send_udp, .deliver_ip = deliver_ip, .ctx = r}};
+                        .transport = {.send_udp = send_udp, .deliver_ip = deliver_ip,
+                                      .on_event = engine_event, .ctx = r}};
   memcpy(dc.private_key, cfg->private_key, WG_KEY_LEN);
   /* From here on a failure leaves a partial relay attached; the world frees it. */
   rc = ts_wgdev_create(w, &dc, &r->dev);
@@ -632,6 +814,9 @@ ts_netstack *ts_relay_netstack(ts_relay *r) { return r->stack; }
 void ts_relay_get_stats(const ts_relay *r, ts_relay_stats *out) {
   *out = r->stats;
   ts_time now = ts_world_now(r->world);
+  out->ephemeral_peers = 0;
+  for (uint32_t i = 0; i < TS_RELAY_EPHEMERAL_PEERS; i++)
+    out->ephemeral_peers += (r->eph[i].eph != NULL) + (r->eph[i].old != NULL);
   out->nat_active = 0;
   for (uint32_t i = 0; i < r->nat_high; i++)
     if (r->nat[i].used && !expired(r, &r->nat[i], now)) out->nat_active++;

@@ -28,15 +28,54 @@
  * TS_RELAY_NEGOTIATION_MTU, with a TCP listener on TS_NEG_PORT. Decrypted TCP and UDP
  * to the gateway go into that stack (so a port nobody listens on gets lwIP's RST or
  * ICMP port unreachable, never the NAT); echo requests to the gateway are still
- * answered as above; the stack's packets are encrypted back through the engine. A
- * complete request names a parent key: the relay finds the wg peer with that public
- * key, makes an ephemeral key pair from the world stream "relay/<host>/negotiation",
- * derives the PSK, sends the response, installs the PSK on that peer once the response
- * is queued (sessions already up keep working; the client's next handshake uses it),
- * and closes the connection. An unknown parent key, or the key of a peer other than
- * the one whose tunnel carried the request, gets an error status and a close.
- * Each outcome is a trace event "relay-negotiation". The instance takes one of the
- * process's lwIP copies (TS_NETSTACK_MAX_INSTANCES, 8 by default).
+ * answered as above; the stack's packets are encrypted back through the engine. The
+ * instance takes one of the process's lwIP copies (TS_NETSTACK_MAX_INSTANCES, 8 by
+ * default). Each request's outcome is a trace event "relay-negotiation"; each change
+ * of an ephemeral peer one "relay-ephemeral-peer".
+ *
+ * Ephemeral peers (MV-CODE: mullvadvpn-app talpid-tunnel-config-client/proto/
+ * ephemeralpeer.proto, the RegisterPeerV1 comment). The request's ephemeral key is
+ * the WireGuard key the client uses for the tunnel from then on, with the negotiated
+ * PSK ("The server will associate the new configuration with this key"); the parent
+ * (the device's configured key) stays without a PSK, so a client that starts again
+ * from its parent key (a relaunched provider process) always gets a tunnel. So:
+ *  - A request names a parent key. It must be a configured peer (UNKNOWN_PARENT
+ *    otherwise, also for an ephemeral peer's key) and come through that client's
+ *    tunnel, the parent's or its ephemeral peer's (NOT_YOURS otherwise: the source of
+ *    the connection is an inner address the engine already matched to the sending
+ *    peer). The ephemeral key must be nobody's yet (BAD_KEY); the table
+ *    (TS_RELAY_EPHEMERAL_PEERS parents) must have room and the parent no more than
+ *    TS_RELAY_MAX_ALLOWED_IPS prefixes (INTERNAL).
+ *  - Then the relay makes its key pair (world stream "relay/<host>/negotiation"),
+ *    derives the PSK, and adds an engine peer: public key = the ephemeral key, that
+ *    PSK, the endpoint the request came from, no allowed IPs yet; answers; closes
+ *    (FIN after the response). The tunnel that carried the request keeps working:
+ *    "A new peer is negotiated to avoid a premature break of the tunnel used for
+ *    negotiation ... the client decides when to switch" (MV-CODE).
+ *  - "The ephemeral peer is mutually exclusive to the normal peer ... only one of
+ *    them is loaded into WireGuard at any point in time. A handshake from the normal
+ *    peer unloads the corresponding ephemeral peer from WireGuard and vice versa"
+ *    (MV-CODE). Here "loaded" is which peer holds the parent's allowed IPs (in
+ *    WireGuard a prefix has one owner; adding it to another peer moves it, as this
+ *    engine's allowedips.c does): when the ephemeral peer completes a handshake, the
+ *    parent's prefixes move to it; when the parent completes one (a relaunched
+ *    process, a client whose switch failed), they move back and the ephemeral
+ *    peer(s) are removed. [INF] Removing rather than keeping them: the proto keeps
+ *    both "in memory" but gives "no guarantees how long the ephemeral peer will be
+ *    valid and working when it's no longer in use", and the client negotiates anew
+ *    for every tunnel; so the relay's peer count settles at configured peers + one
+ *    per parent that negotiated.
+ *  - [INF] The move is made by the relay after the engine call that completed the
+ *    handshake (the engine forbids reconfiguring it from inside a call), like a
+ *    manager process reacting to handshakes: if the datagram that completed it (the
+ *    initiator's first transport packet) carried data rather than a keepalive, that
+ *    one packet is dropped as from a disallowed source.
+ *  - A new negotiation from the same parent replaces its ephemeral peer ("Any already
+ *    existing ephemeral peer for the normal peer is replaced", MV-CODE): peers that
+ *    route nothing are removed at once; the one carrying the tunnel (and the
+ *    exchange's response) stays until the new one or the parent handshakes, so a
+ *    parent has at most three peers for that moment. No allocation beyond the
+ *    engine's add_peer; a prefix changing owner allocates nothing.
  *
  * The relay is attached to the world (reset/destroy free it, and its lwIP instance,
  * which is attached too). */
@@ -65,6 +104,9 @@
 /* Negotiations in progress at once; a connection beyond that is refused (RST). Real
  * clients hold one each, for well under a second. */
 #define TS_RELAY_NEGOTIATION_SESSIONS 16
+/* Ephemeral peers registered at once: one per client that negotiated. Worlds hold a
+ * handful of phones; a request beyond that is refused (TS_NEG_STATUS_INTERNAL). */
+#define TS_RELAY_EPHEMERAL_PEERS 64
 
 typedef struct ts_relay ts_relay;
 
@@ -101,10 +143,13 @@ typedef struct ts_relay_stats {
   uint64_t dropped;           /* other drops (unsupported, no mapping, TTL, no route) */
   uint32_t nat_active;        /* mappings not yet expired at the time of the call */
   uint64_t gateway_stack_in;  /* inner TCP/UDP packets handed to the gateway's stack */
-  uint64_t negotiations_ok;   /* responses with status ok, PSK installed */
+  uint64_t negotiations_ok;   /* responses with status ok, ephemeral peer registered */
   uint64_t negotiations_refused; /* responses with an error status */
   uint64_t negotiations_aborted; /* connections reset without a response: bad magic,
                                     closed early, or no free session */
+  uint64_t ephemeral_registered; /* ephemeral peers added (= negotiations_ok) */
+  uint64_t ephemeral_removed;    /* ... removed: the parent handshook again, or replaced */
+  uint32_t ephemeral_peers;      /* ephemeral peers now */
 } ts_relay_stats;
 
 /* Binds the port, installs the host's local hook, and creates the engine device

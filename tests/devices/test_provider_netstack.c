@@ -13,7 +13,13 @@
  * records every packet that leaves en0 that is not the provider's tunnel UDP to
  * the relay (a leak, for these tests). A trace listener records each finished
  * negotiation attempt (ts_provider_negotiation_last) and whether the VPN session
- * ever reached connected. */
+ * ever reached connected.
+ *
+ * A negotiation moves the provider's engine to the ephemeral key it sent, with the
+ * PSK; the relay registered that key as a second peer and routes the tunnel address
+ * to it once it handshakes; the parent peer keeps no PSK, so a relaunched process
+ * (parent key) gets its restricted tunnel back and negotiates again (ts_relay.h,
+ * MV-CODE ephemeralpeer.proto). */
 #include <stdio.h>
 #include <string.h>
 
@@ -41,11 +47,14 @@ typedef struct bed {
   ts_phone *ph;
   ts_provider *prov;
   ts_ipaddr relay_addr, server_addr, gateway;
+  uint8_t phone_pub[WG_KEY_LEN]; /* the provider's configured (parent) key */
   uint32_t leaks;               /* en0 packets other than the provider's tunnel UDP */
   uint32_t egress;              /* all en0 packets */
   bool ever_connected;          /* the session reached connected */
   ts_neg_attempt attempts[MAX_ATTEMPTS]; /* finished attempts, in order */
   uint32_t attempt_count;
+  uint32_t decrypt_drops;       /* any engine's WG_DROP_HANDSHAKE_DECRYPT */
+  ts_link_id relay_link;        /* core-relay */
 } bed;
 
 typedef struct opts {
@@ -59,6 +68,7 @@ typedef struct opts {
   uint32_t max_retries;         /* 0: the default (10) */
   bool use_netstack;
   bool relay_serves;            /* the relay's negotiation option */
+  bool on_demand;               /* Mullvad's one Connect rule, interfaceTypeMatch any */
   ts_provider_completion completion;
 } opts;
 
@@ -83,6 +93,8 @@ static void on_trace(void *ctx, ts_time now, const char *kind, const char *subje
   (void)subject;
   if (!strcmp(kind, "vpn-status") && detail && strstr(detail, "-> connected"))
     b->ever_connected = true;
+  if (!strcmp(kind, "wg") && detail && !strcmp(detail, wg_event_name(WG_DROP_HANDSHAKE_DECRYPT)))
+    b->decrypt_drops++;
   if (strcmp(kind, "provider-negotiation") || !b->prov || b->attempt_count == MAX_ATTEMPTS) return;
   ts_neg_attempt a;
   if (!ts_provider_negotiation_last(b->prov, &a) || a.outcome == TS_NEG_OUTCOME_PENDING) return;
@@ -112,7 +124,8 @@ static int build_net(bed *b, const opts *o, uint32_t *i_lan) {
   ts_link_id l;
   if (ts_net_connect(b->net, "ap-core", &lp, b->ap, i_ap_up, b->core, i_c_ap, &l)) return -1;
   lp.delay = 10 * TS_MS;
-  if (ts_net_connect(b->net, "core-relay", &lp, b->core, i_c_relay, b->relay_host, i_relay, &l) ||
+  if (ts_net_connect(b->net, "core-relay", &lp, b->core, i_c_relay, b->relay_host, i_relay,
+                     &b->relay_link) ||
       ts_net_connect(b->net, "core-server", &lp, b->core, i_c_server, b->server, i_server, &l))
     return -1;
   ts_host_set_forwarding(b->ap, true);
@@ -144,8 +157,15 @@ static int build_phone(bed *b, const opts *o, uint32_t i_lan) {
       ts_phone_iface_set_up(b->ph, "en0", true) || ts_phone_apply_dhcp(b->ph, "en0", &lease) ||
       ts_phone_set_primary(b->ph, "en0") || ts_phone_vpn_set_enabled(b->ph, true))
     return -1;
-  if (ts_vpn_config_set_flag(ts_phone_vpn_config(b->ph), TS_FLAG_INCLUDE_ALL_NETWORKS, o->ian))
-    return -1;
+  ts_vpn_config *vc = ts_phone_vpn_config(b->ph);
+  if (ts_vpn_config_set_flag(vc, TS_FLAG_INCLUDE_ALL_NETWORKS, o->ian)) return -1;
+  ts_vpn_config_set_on_demand(vc, o->on_demand);
+  if (o->on_demand) {
+    ts_od_rule r;
+    memset(&r, 0, sizeof r);
+    r.action = TS_OD_CONNECT;
+    if (ts_vpn_config_add_on_demand_rule(vc, &r)) return -1;
+  }
   ts_phone_set_egress_hook(b->ph, on_egress, b);
   return 0;
 }
@@ -183,6 +203,7 @@ static int build_provider(bed *b, const opts *o) {
   if (wg_key_public_from_private(cfg.relay_public_key, relay_priv) != WG_OK ||
       wg_key_public_from_private(phone_pub, cfg.private_key) != WG_OK)
     return -1;
+  memcpy(b->phone_pub, phone_pub, WG_KEY_LEN);
   ts_relay_peer rp;
   memset(&rp, 0, sizeof rp);
   memcpy(rp.public_key, phone_pub, WG_KEY_LEN);
@@ -284,6 +305,28 @@ TS_TEST(names_and_the_timeout_schedule) {
 
 /* ------------------------------------------------------------------ GT-12 */
 
+/* The provider's engine runs on the ephemeral key and the relay routes the tunnel
+ * address to the ephemeral peer with that key; the parent peer holds no address and
+ * the relay has two peers for the phone, no more. */
+static void check_on_ephemeral_peer(bed *b) {
+  wg_device *pe = ts_wgdev_engine(ts_provider_wgdev(b->prov));
+  wg_device *re = ts_wgdev_engine(ts_relay_wgdev(b->relay));
+  TS_CHECK(pe != NULL);
+  if (!pe) return;
+  uint8_t dev_pub[WG_KEY_LEN];
+  wg_device_public_key(pe, dev_pub);
+  TS_CHECK(memcmp(dev_pub, b->phone_pub, WG_KEY_LEN) != 0);
+  wg_peer *eph = wg_device_find_peer(re, dev_pub);
+  wg_peer *parent = wg_device_find_peer(re, b->phone_pub);
+  TS_CHECK(eph != NULL);
+  TS_CHECK(parent != NULL);
+  ts_ipaddr tun = ts_test_addr("10.64.0.2");
+  TS_CHECK(wg_device_lookup_allowed_ip(re, 4, tun.bytes) == eph);
+  TS_CHECK_INT(wg_peer_get_allowed_ips(parent, NULL, 0), ==, 0);
+  TS_CHECK_INT(wg_device_peer_count(re), ==, 2);
+  TS_CHECK_INT(rstats(b).ephemeral_peers, ==, 1);
+}
+
 static void gt12_under_ian(const char *profile, uint64_t seed) {
   bed b;
   opts o = {.profile = profile, .ian = true, .monitor = true,
@@ -297,27 +340,38 @@ static void gt12_under_ian(const char *profile, uint64_t seed) {
   TS_CHECK_INT(run_to(&b, TS_MS), ==, 0);
   TS_CHECK(ts_provider_netstack(b.prov) != NULL);
   TS_CHECK_INT(ts_netstack_available(), ==, free_before - 1);
-  /* Another app pings the internet through the tunnel before and after the key change. */
-  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, 2 * TS_SEC, 20);
+  /* Another app pings the internet from before the tunnel connects until well after
+   * the key change. */
+  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, 200 * TS_MS, 20);
   TS_CHECK(app != NULL);
-  /* The first handshake at 0.14 s, the exchange over lwIP right after it: the PSK is
-   * installed on both sides within a second, the handshake with it waits for the
-   * engine's initiation gate (5 s after the first initiation, 5.1 s). */
-  TS_CHECK_INT(run_to(&b, 2 * TS_SEC), ==, 0);
+  /* The restricted handshake (parent key) at 0.14 s; the exchange over lwIP right
+   * after it: SYN, then request and response, two round trips. At 0.22 s the
+   * ephemeral key and the PSK go in, and the handshake with them completes one round
+   * trip later: the key change re-opens the engine's initiation gate. Completion
+   * waits for it (after-negotiation). */
+  const ts_time switched = SETTINGS_DELAY + 3 * HS_RTT;
+  TS_CHECK_INT(run_to(&b, switched - 1), ==, 0);
+  TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_EXCHANGING);
+  TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTING);
+  TS_CHECK_INT(run_to(&b, switched), ==, 0);
   TS_CHECK_INT(nstats(&b).psk_installs, ==, 1);
   TS_CHECK_INT(rstats(&b).negotiations_ok, ==, 1);
   TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_REKEYING);
-  TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTING); /* completion waits for the negotiation */
-  TS_CHECK_INT(run_to(&b, 5100 * TS_MS + HS_RTT), ==, 0);
+  TS_CHECK_INT(run_to(&b, switched + HS_RTT), ==, 0);
   TS_CHECK(ts_provider_negotiation_done(b.prov));
   TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTED);
-  TS_CHECK_INT(ts_vpn_session_since(ts_phone_session(b.ph)), ==, 5100 * TS_MS + HS_RTT);
+  TS_CHECK_INT(ts_vpn_session_since(ts_phone_session(b.ph)), ==, switched + HS_RTT);
+  /* The relay loads the ephemeral peer when its handshake completes there, on the
+   * provider's first packet under it, half a round trip later. */
+  TS_CHECK_INT(run_to(&b, switched + HS_RTT + HS_RTT / 2), ==, 0);
+  check_on_ephemeral_peer(&b);
   TS_CHECK_INT(run_to(&b, 30 * TS_SEC), ==, 0);
+  check_on_ephemeral_peer(&b);
   ts_neg_stats ns = nstats(&b);
   TS_CHECK_INT(ns.attempts, ==, 1);
   TS_CHECK_INT(ns.successes, ==, 1);
   TS_CHECK_INT(ns.timeouts + ns.failures, ==, 0);
-  TS_CHECK_INT(pstats(&b).handshakes, ==, 2); /* the restricted one and the one with the PSK */
+  TS_CHECK_INT(pstats(&b).handshakes, ==, 2); /* the restricted one, the ephemeral one */
   TS_CHECK_INT(b.attempt_count, ==, 1);
   TS_CHECK_INT(b.attempts[0].outcome, ==, TS_NEG_OUTCOME_DONE);
   TS_CHECK(!b.attempts[0].os_socket);
@@ -331,12 +385,12 @@ static void gt12_under_ian(const char *profile, uint64_t seed) {
   /* The app's pings worked before and after the key change (those before the tunnel
    * connected are dropped by includeAllNetworks, not leaked). */
   ts_phone_app_stats as = app_stats(app);
-  TS_CHECK_INT(as.received, ==, 20 - 4); /* 2, 3, 4, 5 s: connecting, dropped */
+  TS_CHECK_INT(as.received, ==, 20 - 1); /* 0.2 s: connecting, dropped */
   TS_CHECK_INT(b.leaks, ==, 0);
   TS_CHECK_INT(b.egress, >, 10);
   ts_phone_stats ps;
   ts_phone_get_stats(b.ph, &ps);
-  TS_CHECK_INT(ps.dropped, ==, 4);
+  TS_CHECK_INT(ps.dropped, ==, 1);
   TS_CHECK_INT(ps.silent_failed + ps.unclaimed + ps.arrival_dropped, ==, 0);
   TS_CHECK_INT(ts_provider_stop(b.prov, TS_STOP_USER_INITIATED), ==, 0);
   TS_CHECK_INT(run_to(&b, 31 * TS_SEC), ==, 0);
@@ -347,6 +401,143 @@ static void gt12_under_ian(const char *profile, uint64_t seed) {
 
 TS_TEST(gt12_netstack_ping_and_negotiation_work_under_ian_ios17) { gt12_under_ian("ios-17", 120); }
 TS_TEST(gt12_netstack_ping_and_negotiation_work_under_ian_ios18) { gt12_under_ian("ios-18", 121); }
+
+/* ------------------------------------------------------- relaunch (GT-12) */
+
+static ts_time parent_last_handshake(bed *b) {
+  wg_peer *parent = wg_device_find_peer(ts_wgdev_engine(ts_relay_wgdev(b->relay)), b->phone_pub);
+  wg_peer_stats st;
+  wg_peer_get_stats(parent, &st);
+  return st.last_handshake_ns;
+}
+
+static void provider_key(bed *b, uint8_t out[WG_KEY_LEN]) {
+  wg_device_public_key(ts_wgdev_engine(ts_provider_wgdev(b->prov)), out);
+}
+
+/* A new process runs: the restricted tunnel with the parent key handshook after
+ * `since`, the negotiation ran again and succeeded (the n-th success), the engine
+ * runs on a new ephemeral key, and the relay dropped the previous one. */
+static void check_relaunched(bed *b, ts_time since, uint32_t n, const uint8_t prev_key[WG_KEY_LEN]) {
+  TS_CHECK(ts_provider_running(b->prov));
+  TS_CHECK_INT(pstats(b).launches, ==, n);
+  TS_CHECK(parent_last_handshake(b) > since);
+  TS_CHECK(ts_provider_negotiation_done(b->prov));
+  TS_CHECK_INT(nstats(b).successes, ==, n);
+  TS_CHECK_INT(nstats(b).timeouts + nstats(b).failures, ==, 0);
+  TS_CHECK_INT(status(b), ==, TS_VPN_CONNECTED);
+  check_on_ephemeral_peer(b);
+  uint8_t key[WG_KEY_LEN];
+  provider_key(b, key);
+  TS_CHECK(memcmp(key, prev_key, WG_KEY_LEN) != 0);
+  TS_CHECK(wg_device_find_peer(ts_wgdev_engine(ts_relay_wgdev(b->relay)), prev_key) == NULL);
+  ts_relay_stats rs = rstats(b);
+  TS_CHECK_INT(rs.ephemeral_registered, ==, n);
+  TS_CHECK_INT(rs.ephemeral_removed, ==, n - 1);
+  TS_CHECK_INT(b->decrypt_drops, ==, 0);
+}
+
+/* An attempt that fails after the switch goes back to the parent key: the relay cannot
+ * be reached from just before the provider switches to its ephemeral key until 12 s,
+ * so the handshake on the ephemeral peer times out (10 s after the response). The
+ * provider takes the parent key and the configured (no) PSK again and reconnects;
+ * once the relay is back, that restricted tunnel handshakes (the relay drops the
+ * unused ephemeral peer), and the second attempt succeeds on a new one. */
+TS_TEST(gt12_a_switch_that_times_out_goes_back_to_the_parent_key) {
+  bed b;
+  opts o = {.profile = "ios-18", .ian = true, .monitor = true,
+            .path = TS_MONITOR_PATH_USERSPACE_NETSTACK, .negotiate = true,
+            .neg_path = TS_NEG_PATH_NETSTACK, .relay_serves = true,
+            .completion = TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION};
+  TS_CHECK_INT(build(&b, &o, 171), ==, 0);
+  TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
+  const ts_time switched = SETTINGS_DELAY + 3 * HS_RTT;
+  TS_CHECK_INT(run_to(&b, switched - 1), ==, 0);
+  TS_CHECK_INT(ts_world_link_set_up(b.w, b.relay_link, false), ==, 0);
+  TS_CHECK_INT(run_to(&b, switched), ==, 0);
+  TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_REKEYING);
+  uint8_t key[WG_KEY_LEN];
+  provider_key(&b, key);
+  TS_CHECK(memcmp(key, b.phone_pub, WG_KEY_LEN) != 0);
+  TS_CHECK_INT(rstats(&b).ephemeral_peers, ==, 1);
+  /* The attempt's timeout (10 s) runs from the response. */
+  TS_CHECK_INT(run_to(&b, switched + 10 * TS_SEC), ==, 0);
+  TS_CHECK_INT(nstats(&b).timeouts, ==, 1);
+  TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_WAIT_TUNNEL);
+  provider_key(&b, key);
+  TS_CHECK(memcmp(key, b.phone_pub, WG_KEY_LEN) == 0);
+  TS_CHECK_INT(b.attempt_count, ==, 1);
+  TS_CHECK_INT(b.attempts[0].outcome, ==, TS_NEG_OUTCOME_TIMEOUT);
+  TS_CHECK_INT(b.attempts[0].reached, ==, TS_NEG_STATE_REKEYING);
+  TS_CHECK_INT(run_to(&b, 12 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_world_link_set_up(b.w, b.relay_link, true), ==, 0);
+  TS_CHECK_INT(run_to(&b, 40 * TS_SEC), ==, 0);
+  TS_CHECK(parent_last_handshake(&b) > 12 * TS_SEC);
+  TS_CHECK(ts_provider_negotiation_done(b.prov));
+  ts_neg_stats ns = nstats(&b);
+  TS_CHECK_INT(ns.attempts, ==, 2);
+  TS_CHECK_INT(ns.successes, ==, 1);
+  TS_CHECK_INT(ns.psk_installs, ==, 2);
+  TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTED);
+  check_on_ephemeral_peer(&b);
+  ts_relay_stats rs = rstats(&b);
+  TS_CHECK_INT(rs.ephemeral_registered, ==, 2);
+  TS_CHECK_INT(rs.ephemeral_removed, ==, 1);
+  TS_CHECK_INT(b.decrypt_drops, ==, 0);
+  TS_CHECK_INT(b.leaks, ==, 0);
+  ts_world_destroy(b.w);
+}
+
+/* The bug this guards against: the relay used to put the negotiated PSK on the
+ * parent peer and keep it, so a relaunched process (parent key, no PSK) never got a
+ * handshake again (the phone dropped every response, WG_DROP_HANDSHAKE_DECRYPT) and
+ * the tunnel stayed down. With a separate ephemeral peer the parent stays PSK-less.
+ * GT-12's world with on-demand: negotiated; then the system kills the process
+ * (jetsam: no word to the relay) and on-demand relaunches it on the app's next
+ * packet; then it crashes and the app starts it. Each new process gets its
+ * restricted tunnel, negotiates again, and the app's traffic flows again. */
+TS_TEST(gt12_a_relaunched_process_gets_its_tunnel_back) {
+  bed b;
+  opts o = {.profile = "ios-18", .ian = true, .monitor = true,
+            .path = TS_MONITOR_PATH_USERSPACE_NETSTACK, .negotiate = true,
+            .neg_path = TS_NEG_PATH_NETSTACK, .relay_serves = true, .on_demand = true,
+            .completion = TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION};
+  TS_CHECK_INT(build(&b, &o, 170), ==, 0);
+  TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
+  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, 200 * TS_MS, 40);
+  TS_CHECK(app != NULL);
+  TS_CHECK_INT(run_to(&b, 5 * TS_SEC), ==, 0);
+  TS_CHECK(ts_provider_negotiation_done(b.prov));
+  check_on_ephemeral_peer(&b);
+  uint8_t key1[WG_KEY_LEN];
+  provider_key(&b, key1);
+  uint32_t received = app_stats(app).received;
+  TS_CHECK_INT(received, ==, 4); /* 1.2 .. 4.2 s (0.2 s: connecting) */
+
+  /* Killed at 5 s. The relay still routes to the first ephemeral peer; the new
+   * process knows nothing of it. On-demand starts it on the ping at 5.2 s. */
+  TS_CHECK_INT(ts_phone_vpn_kill(b.ph, TS_STOP_NONE, TS_EXIT_JETSAM), ==, 0);
+  TS_CHECK(!ts_provider_running(b.prov));
+  TS_CHECK_INT(rstats(&b).ephemeral_peers, ==, 1);
+  TS_CHECK_INT(run_to(&b, 15 * TS_SEC), ==, 0);
+  check_relaunched(&b, 5 * TS_SEC, 2, key1);
+  TS_CHECK_INT(pstats(&b).kills, ==, 1);
+  /* The pings from 6.2 s on came back (5.2 s started the relaunch and was dropped). */
+  TS_CHECK_INT(app_stats(app).received, ==, received + 9);
+  received = app_stats(app).received;
+
+  /* A crash at 15 s, and the app starts the VPN again at once. */
+  uint8_t key2[WG_KEY_LEN];
+  provider_key(&b, key2);
+  TS_CHECK_INT(ts_provider_crash(b.prov), ==, 0);
+  TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
+  TS_CHECK_INT(run_to(&b, 25 * TS_SEC), ==, 0);
+  check_relaunched(&b, 15 * TS_SEC, 3, key2);
+  TS_CHECK_INT(app_stats(app).received, ==, received + 9);
+  TS_CHECK_INT(b.leaks, ==, 0);
+  TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
+  ts_world_destroy(b.w);
+}
 
 /* ------------------------------------------------------------------ GT-10 */
 
@@ -462,6 +653,7 @@ static void negotiation_succeeds(const char *profile, ts_neg_path path, uint64_t
   TS_CHECK_INT(ns.successes, ==, 1);
   TS_CHECK_INT(ns.psk_installs, ==, 1);
   TS_CHECK_INT(rstats(&b).negotiations_ok, ==, 1);
+  check_on_ephemeral_peer(&b);
   TS_CHECK_INT(b.attempt_count, ==, 1);
   const ts_neg_attempt *a = &b.attempts[0];
   TS_CHECK_INT(a->outcome, ==, TS_NEG_OUTCOME_DONE);

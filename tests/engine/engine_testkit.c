@@ -187,6 +187,15 @@ size_t tk_ipv4_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4], 
   return total;
 }
 
+int tk_send_ipv4(tk_node *from, const uint8_t src[4], const uint8_t dst[4], size_t payload,
+                 uint8_t fill, int64_t now) {
+  uint8_t pkt[TK_MAX_BYTES];
+  if (payload > sizeof pkt - 20) return WG_EINVAL;
+  size_t len = tk_ipv4_packet(pkt, src, dst, payload, fill);
+  wg_sink s = tk_sink(from);
+  return wg_device_tx_ip(from->dev, now, pkt, len, &s);
+}
+
 size_t tk_ipv6_packet(uint8_t *buf, const uint8_t src[16], const uint8_t dst[16], size_t payload,
                       uint8_t fill) {
   memset(buf, 0, 40);

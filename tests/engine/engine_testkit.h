@@ -66,6 +66,10 @@ size_t tk_deliver(tk_node *from, tk_node *to, int64_t now);
 
 size_t tk_ipv4_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4], size_t payload,
                       uint8_t fill);
+/* Builds an IPv4 packet (payload bytes of `fill`, at most TK_MAX_BYTES - 20) and hands
+ * it to the node's device as from its tun side; returns wg_device_tx_ip's code. */
+int tk_send_ipv4(tk_node *from, const uint8_t src[4], const uint8_t dst[4], size_t payload,
+                 uint8_t fill, int64_t now);
 size_t tk_ipv6_packet(uint8_t *buf, const uint8_t src[16], const uint8_t dst[16], size_t payload,
                       uint8_t fill);
 

@@ -32,12 +32,10 @@ static void pair_free(pair *p) {
   tk_node_free(&p->b);
 }
 
+/* Packets carry 60 bytes of `fill`; the receiver's copy shows it at offset 20. */
 static int send_ip(tk_node *from, const uint8_t src[4], const uint8_t dst[4], uint8_t fill,
                    int64_t now) {
-  uint8_t pkt[256];
-  size_t len = tk_ipv4_packet(pkt, src, dst, 60, fill);
-  wg_sink s = tk_sink(from);
-  return wg_device_tx_ip(from->dev, now, pkt, len, &s);
+  return tk_send_ipv4(from, src, dst, 60, fill, now);
 }
 
 static void pump(pair *p, int64_t now) {

@@ -6,13 +6,21 @@
  *     decrypted packet)  --10 ms--  relay 192.0.2.1 (wg :51820, gateway 10.64.0.1,
  *     its own lwIP instance listening on 10.64.0.1:1337)
  *
- * The client makes a tunnel, opens TCP to 10.64.0.1:1337 through it, sends a request,
- * reads the response, installs the PSK and initiates a new handshake, which completes
- * only if the relay installed the same key. Controls: a client that skips installing
- * sees its new handshake fail (so the relay's key is real); an unknown parent key, or
- * another peer's, is refused and leaves the keys alone; other gateway ports get lwIP's answers
- * instead of the NAT; garbage is reset; with negotiation off nothing answers on 1337;
- * a run is reproducible after a world reset and gives its lwIP instances back. */
+ * The client makes a tunnel with its parent key, opens TCP to 10.64.0.1:1337 through
+ * it, sends a request (parent key, ephemeral key), reads the response, and switches:
+ * the ephemeral key becomes its engine's key (wg_device_set_private_key) and the
+ * derived PSK its relay peer's; a new handshake follows. The relay registered the
+ * ephemeral key as a second peer with the PSK and moves the client's address to it
+ * when it handshakes (MV-CODE ephemeralpeer.proto: "A handshake from the normal peer
+ * unloads the corresponding ephemeral peer from WireGuard and vice versa").
+ * Controls: a client that switches without the PSK sees its new handshake fail (so
+ * the relay's key is real); a client that stays on its parent key keeps working and
+ * the relay drops the ephemeral peer; going back to the parent key later (a new
+ * process) does the same; a second negotiation replaces the ephemeral peer; an
+ * unknown parent key, or another peer's, is refused and changes nothing; other
+ * gateway ports get lwIP's answers instead of the NAT; garbage is reset; with
+ * negotiation off nothing answers on 1337; a run is reproducible after a world reset
+ * and gives its lwIP instances back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +42,10 @@
 
 enum mode {
   MODE_NORMAL,          /* the provider's behaviour */
-  MODE_SKIP_INSTALL,    /* read the response, keep the old (no) PSK, rehandshake */
+  MODE_NO_PSK,          /* switch to the ephemeral key but leave the PSK out */
+  MODE_PARENT_STAYS,    /* read the response, stay on the parent key, rehandshake */
+  MODE_BACK_TO_PARENT,  /* normal, then at 6 s back on the parent key (a new process) */
+  MODE_TWICE,           /* normal, then at 6 s a second negotiation from the ephemeral key */
   MODE_UNKNOWN_PARENT,  /* a parent key the relay does not know */
   MODE_OTHER_PEER,      /* the key of another of the relay's peers */
   MODE_GARBAGE,         /* not the protocol at all */
@@ -48,8 +59,10 @@ typedef struct client {
   ts_netstack *stack;
   ts_netstack_tcp *conn;
   enum mode mode;
-  uint8_t parent[WG_KEY_LEN];
+  uint8_t parent[WG_KEY_LEN], parent_priv[WG_KEY_LEN];
   uint8_t eph_priv[TS_NEG_KEY_LEN], eph_pub[TS_NEG_KEY_LEN], psk[TS_NEG_KEY_LEN];
+  uint8_t first_eph_pub[TS_NEG_KEY_LEN]; /* the first negotiation's, for MODE_TWICE */
+  uint32_t responses;
   ts_neg_reader reader;
   int status;         /* response status, -1 before one arrived */
   bool connected, eof;
@@ -71,6 +84,9 @@ typedef struct testbed {
   uint8_t client_pub[WG_KEY_LEN], other_pub[WG_KEY_LEN];
   uint32_t neg_events, neg_ok_events;
   char last_neg_detail[128];
+  uint32_t relay_disallowed;  /* the relay's engine: drops for a disallowed inner source */
+  char eph_events[8][24];     /* "relay-ephemeral-peer" details, first word only */
+  uint32_t eph_event_count;
 } testbed;
 
 /* ---------------------------------------------------------------- the client */
@@ -162,17 +178,21 @@ static void neg_data(void *ctx, ts_netstack_tcp *c, const uint8_t *data, uint32_
   ts_neg_response resp;
   if (ts_neg_reader_response(&cl->reader, &resp) != TS_OK) return;
   cl->status = resp.status;
+  cl->responses++;
   cl->responded_at = ts_world_now(ts_host_world(cl->host));
   if (resp.status == TS_NEG_STATUS_OK &&
       ts_neg_derive_psk(cl->psk, cl->eph_priv, resp.ephemeral_public, cl->eph_pub,
                         resp.ephemeral_public) != TS_OK)
     return;
-  /* The controls set "no PSK" instead, which like any key change re-opens the engine's
-   * 5 s initiation gate (the first handshake was 2 s ago), so their new handshake
-   * goes out at once too. */
-  bool install = resp.status == TS_NEG_STATUS_OK && cl->mode != MODE_SKIP_INSTALL;
+  /* The provider's step: the ephemeral key pair it sent becomes the engine's identity
+   * and the PSK the relay peer's. The controls leave one out; a refused client stays
+   * as it is. Any key change re-opens the engine's 5 s initiation gate (the first
+   * handshake was 2 s ago), so the new handshake goes out at once. */
+  bool ok = resp.status == TS_NEG_STATUS_OK;
+  bool switch_key = ok && cl->mode != MODE_PARENT_STAYS;
+  bool install = ok && cl->mode != MODE_PARENT_STAYS && cl->mode != MODE_NO_PSK;
+  if (switch_key) wg_device_set_private_key(ts_wgdev_engine(cl->dev), cl->eph_priv);
   wg_peer_set_preshared_key(cl->relay_peer, install ? cl->psk : NULL);
-  /* The provider's next step: a new handshake (under the new key if there is one). */
   ts_wgdev_initiate_handshake(cl->dev, cl->relay_peer);
 }
 
@@ -193,9 +213,16 @@ static void neg_closed(void *ctx, ts_netstack_tcp *c, int reason) {
 static void client_negotiate(void *obj, uint64_t arg) {
   testbed *tb = obj;
   client *cl = &tb->cl;
-  (void)arg;
   ts_rng rng;
-  ts_world_rng(tb->w, "test/client-negotiation", &rng);
+  /* One stream per negotiation: a second one needs a key of its own. */
+  ts_world_rng(tb->w, arg ? "test/client-negotiation/2" : "test/client-negotiation", &rng);
+  if (arg) {
+    memcpy(cl->first_eph_pub, cl->eph_pub, TS_NEG_KEY_LEN);
+    cl->status = -1;
+    cl->connected = cl->eof = false;
+    cl->closed_reason = 0;
+    cl->request_sent = 0;
+  }
   if (ts_neg_keypair(cl->eph_priv, cl->eph_pub, &rng) != TS_OK) return;
   memcpy(cl->parent, tb->client_pub, WG_KEY_LEN);
   if (cl->mode == MODE_UNKNOWN_PARENT) ts_rng_fill(&rng, cl->parent, WG_KEY_LEN);
@@ -206,6 +233,16 @@ static void client_negotiate(void *obj, uint64_t arg) {
       .closed = neg_closed};
   uint16_t port = cl->mode == MODE_OTHER_PORT ? 80 : TS_NEG_PORT;
   ts_netstack_tcp_connect(cl->stack, &tb->gateway, port, &cb, cl, &cl->conn);
+}
+
+/* Like a relaunched process: the parent key again, no PSK, a new handshake. */
+static void client_back_to_parent(void *obj, uint64_t arg) {
+  testbed *tb = obj;
+  client *cl = &tb->cl;
+  (void)arg;
+  wg_device_set_private_key(ts_wgdev_engine(cl->dev), cl->parent_priv);
+  wg_peer_set_preshared_key(cl->relay_peer, NULL);
+  ts_wgdev_initiate_handshake(cl->dev, cl->relay_peer);
 }
 
 static void client_ping(void *obj, uint64_t seq) {
@@ -231,7 +268,16 @@ static void on_trace_event(void *ctx, ts_time now, const char *kind, const char 
                            const char *detail) {
   testbed *tb = ctx;
   (void)now;
-  (void)subject;
+  if (!strcmp(kind, "wg") && subject && !strcmp(subject, "relay") && detail &&
+      !strcmp(detail, wg_event_name(WG_DROP_DISALLOWED_SOURCE)))
+    tb->relay_disallowed++;
+  if (!strcmp(kind, "relay-ephemeral-peer") && detail && tb->eph_event_count < 8) {
+    char *e = tb->eph_events[tb->eph_event_count++];
+    snprintf(e, sizeof tb->eph_events[0], "%s", detail);
+    char *sp = strchr(e, ' ');
+    if (sp) *sp = 0;
+    return;
+  }
   if (strcmp(kind, "relay-negotiation") != 0) return;
   tb->neg_events++;
   if (detail && strncmp(detail, "ok", 2) == 0) tb->neg_ok_events++;
@@ -248,7 +294,7 @@ static int build(testbed *tb, enum mode mode, bool negotiation) {
   memset(&tb->cl, 0, sizeof tb->cl);
   tb->cl.mode = mode;
   tb->cl.status = -1;
-  tb->neg_events = tb->neg_ok_events = 0;
+  tb->neg_events = tb->neg_ok_events = tb->eph_event_count = tb->relay_disallowed = 0;
   tb->last_neg_detail[0] = 0;
   ts_trace_set_event_listener(ts_world_trace(w), on_trace_event, tb);
   tb->gateway = ts_test_addr("10.64.0.1");
@@ -274,6 +320,7 @@ static int build(testbed *tb, enum mode mode, bool negotiation) {
   random_key(&keys, client_priv);
   random_key(&keys, relay_priv);
   if (wg_key_public_from_private(tb->client_pub, client_priv) != WG_OK) return -3;
+  memcpy(tb->cl.parent_priv, client_priv, WG_KEY_LEN);
   if (wg_key_public_from_private(relay_pub, relay_priv) != WG_OK) return -3;
   uint8_t other_priv[WG_KEY_LEN];
   random_key(&keys, other_priv);
@@ -331,6 +378,14 @@ static int build(testbed *tb, enum mode mode, bool negotiation) {
   ts_world_schedule(w, 3 * TS_SEC, client_ping, tb, 2, NULL);
   ts_world_schedule(w, 4 * TS_SEC, client_ping, tb, 3, NULL);
   if (mode == MODE_OTHER_PORT) ts_world_schedule(w, 5 * TS_SEC, client_udp_to_gateway, tb, 0, NULL);
+  /* The later steps, then pings at 7 and 8 s. */
+  if (mode == MODE_BACK_TO_PARENT)
+    ts_world_schedule(w, 6 * TS_SEC, client_back_to_parent, tb, 0, NULL);
+  if (mode == MODE_TWICE) ts_world_schedule(w, 6 * TS_SEC, client_negotiate, tb, 1, NULL);
+  if (mode == MODE_BACK_TO_PARENT || mode == MODE_TWICE) {
+    ts_world_schedule(w, 7 * TS_SEC, client_ping, tb, 4, NULL);
+    ts_world_schedule(w, 8 * TS_SEC, client_ping, tb, 5, NULL);
+  }
   return 0;
 }
 
@@ -343,13 +398,39 @@ static int start(testbed *tb, uint64_t seed, enum mode mode, bool negotiation, t
   return rc;
 }
 
+static wg_device *relay_engine(testbed *tb) { return ts_wgdev_engine(ts_relay_wgdev(tb->relay)); }
+
 static wg_peer *relay_peer_of_client(testbed *tb) {
-  return wg_device_find_peer(ts_wgdev_engine(ts_relay_wgdev(tb->relay)), tb->client_pub);
+  return wg_device_find_peer(relay_engine(tb), tb->client_pub);
+}
+
+/* The relay peer the client's tunnel address routes to. */
+static wg_peer *relay_owner_of_client(testbed *tb) {
+  return wg_device_lookup_allowed_ip(relay_engine(tb), 4, tb->client_addr.bytes);
+}
+
+static size_t allowed_ips(const wg_peer *p) { return wg_peer_get_allowed_ips(p, NULL, 0); }
+
+static wg_peer_stats peer_stats(const wg_peer *p) {
+  wg_peer_stats st;
+  wg_peer_get_stats(p, &st);
+  return st;
+}
+
+/* The relay's ephemeral-peer events so far, first words joined: "registered loaded". */
+static const char *eph_story(testbed *tb) {
+  static char out[200];
+  out[0] = 0;
+  for (uint32_t i = 0; i < tb->eph_event_count; i++) {
+    if (i) strcat(out, " ");
+    strcat(out, tb->eph_events[i]);
+  }
+  return out;
 }
 
 /* ---------------------------------------------------------------- tests */
 
-TS_TEST(negotiation_installs_the_psk_and_the_tunnel_survives) {
+TS_TEST(negotiation_registers_an_ephemeral_peer_and_the_client_moves_to_it) {
   static testbed tb;
   TS_CHECK_INT(start(&tb, 11, MODE_NORMAL, true, 10 * TS_SEC), ==, 0);
   TS_CHECK(ts_relay_netstack(tb.relay) != NULL);
@@ -378,47 +459,155 @@ TS_TEST(negotiation_installs_the_psk_and_the_tunnel_survives) {
   TS_CHECK_INT(tb.neg_events, ==, 1);
   TS_CHECK_INT(tb.neg_ok_events, ==, 1);
 
-  /* The key change: a second handshake right after the response, and it completed,
-   * which it does only if both engines hold the same PSK (see the control below). */
+  /* The relay: a second peer for the client, with the ephemeral key; once it
+   * handshook, the client's address routes to it and the parent holds none. */
+  wg_device *re = relay_engine(&tb);
+  TS_CHECK_INT(wg_device_peer_count(re), ==, 3); /* parent, the other client, ephemeral */
+  wg_peer *parent = relay_peer_of_client(&tb);
+  wg_peer *eph = wg_device_find_peer(re, cl->eph_pub);
+  TS_CHECK(parent != NULL);
+  TS_CHECK(eph != NULL);
+  TS_CHECK(relay_owner_of_client(&tb) == eph);
+  TS_CHECK_INT(allowed_ips(parent), ==, 0);
+  TS_CHECK_INT(allowed_ips(eph), ==, 1);
+  TS_CHECK_INT(rs.ephemeral_registered, ==, 1);
+  TS_CHECK_INT(rs.ephemeral_removed, ==, 0);
+  TS_CHECK_INT(rs.ephemeral_peers, ==, 1);
+  TS_CHECK_STR(eph_story(&tb), "registered loaded");
+
+  /* The client: its engine's key is the ephemeral one; the second handshake (right
+   * after the response) completed, which it does only if the relay's ephemeral peer
+   * has the same PSK (see the control below). */
+  uint8_t dev_pub[WG_KEY_LEN];
+  wg_device_public_key(ts_wgdev_engine(cl->dev), dev_pub);
+  TS_CHECK(memcmp(dev_pub, cl->eph_pub, WG_KEY_LEN) == 0);
   TS_CHECK_INT(cl->handshakes, ==, 2);
   TS_CHECK_INT(cl->decrypt_drops, ==, 0);
-  wg_peer_stats cs, rps;
-  wg_peer_get_stats(cl->relay_peer, &cs);
+  wg_peer_stats cs = peer_stats(cl->relay_peer);
   TS_CHECK_INT(cs.last_handshake_ns, ==, cl->responded_at + 2 * LINK_DELAY);
   TS_CHECK(cs.has_current_session);
-  wg_peer *rp = relay_peer_of_client(&tb);
-  TS_CHECK(rp != NULL);
-  wg_peer_get_stats(rp, &rps);
-  TS_CHECK(rps.last_handshake_ns > cl->responded_at);
+  TS_CHECK(peer_stats(eph).last_handshake_ns > cl->responded_at);
+  TS_CHECK(peer_stats(parent).last_handshake_ns < 2 * TS_SEC); /* only the first one */
   /* The tunnel survived: pings before and after the change are answered. */
   TS_CHECK_INT(cl->echo_replies, ==, 3);
   TS_CHECK_INT(rs.gateway_echoes, >=, 3);
   ts_wgdev_stats ws;
   ts_wgdev_get_stats(cl->dev, &ws);
   TS_CHECK_INT(ws.rx_dropped, ==, 0);
+  /* [INF] in ts_relay.h: the relay moves the address after the engine call that
+   * completed the ephemeral peer's handshake, so the datagram that completed it (the
+   * client's first under the new session: its TCP ACK of the response, which waited
+   * for the session) is dropped as from a disallowed source. Only that one. */
+  ts_wgdev_get_stats(ts_relay_wgdev(tb.relay), &ws);
+  TS_CHECK_INT(ws.rx_dropped, ==, 1);
+  TS_CHECK_INT(tb.relay_disallowed, ==, 1);
   ts_world_destroy(tb.w);
 }
 
-TS_TEST(the_relay_key_is_real_a_client_without_it_fails_the_rehandshake) {
+TS_TEST(the_relay_key_is_real_a_client_without_the_psk_fails_the_new_handshake) {
   static testbed tb;
-  TS_CHECK_INT(start(&tb, 11, MODE_SKIP_INSTALL, true, 4 * TS_SEC + 500 * TS_MS), ==, 0);
+  TS_CHECK_INT(start(&tb, 11, MODE_NO_PSK, true, 4 * TS_SEC + 500 * TS_MS), ==, 0);
   client *cl = &tb.cl;
   TS_CHECK_INT(cl->status, ==, TS_NEG_STATUS_OK);
   ts_relay_stats rs;
   ts_relay_get_stats(tb.relay, &rs);
   TS_CHECK_INT(rs.negotiations_ok, ==, 1);
-  /* The relay answered the new initiation under its new PSK; the client, still
-   * without one, cannot open the response. */
+  /* The relay's ephemeral peer answered the new initiation under its PSK; the client,
+   * on the ephemeral key without it, cannot open the response. */
   TS_CHECK_INT(cl->handshakes, ==, 1);
   TS_CHECK(cl->decrypt_drops >= 1);
   TS_CHECK_INT(cl->last_drop, ==, WG_DROP_HANDSHAKE_DECRYPT);
-  /* The old session still carries the pings (it expires later on its own). */
-  TS_CHECK_INT(cl->echo_replies, ==, 3);
+  /* Not handshaken, so not loaded: the address stays with the parent. */
+  TS_CHECK(relay_owner_of_client(&tb) == relay_peer_of_client(&tb));
+  TS_CHECK_INT(rs.ephemeral_peers, ==, 1);
+  TS_CHECK_STR(eph_story(&tb), "registered");
+  /* The old session no longer sends after the key change: the pings at 3 and 4 s
+   * wait for a session that does not come. */
+  TS_CHECK_INT(cl->echo_replies, ==, 1);
   ts_world_destroy(tb.w);
 }
 
-/* A refused request: the status, a close by the relay, the trace, and no key change
- * (the sender's PSK-less rehandshake still completes). */
+/* A client that never switches (it lost the response, say) rehandshakes with its
+ * parent key: that tunnel works and the relay drops the unused ephemeral peer. */
+TS_TEST(a_client_that_stays_on_its_parent_key_keeps_its_tunnel) {
+  static testbed tb;
+  TS_CHECK_INT(start(&tb, 11, MODE_PARENT_STAYS, true, 10 * TS_SEC), ==, 0);
+  client *cl = &tb.cl;
+  TS_CHECK_INT(cl->status, ==, TS_NEG_STATUS_OK);
+  TS_CHECK_INT(cl->handshakes, ==, 2);
+  TS_CHECK_INT(cl->decrypt_drops, ==, 0);
+  TS_CHECK_INT(cl->echo_replies, ==, 3);
+  ts_relay_stats rs;
+  ts_relay_get_stats(tb.relay, &rs);
+  TS_CHECK_INT(rs.ephemeral_registered, ==, 1);
+  TS_CHECK_INT(rs.ephemeral_removed, ==, 1);
+  TS_CHECK_INT(rs.ephemeral_peers, ==, 0);
+  TS_CHECK_INT(wg_device_peer_count(relay_engine(&tb)), ==, 2);
+  TS_CHECK(wg_device_find_peer(relay_engine(&tb), cl->eph_pub) == NULL);
+  TS_CHECK(relay_owner_of_client(&tb) == relay_peer_of_client(&tb));
+  TS_CHECK_STR(eph_story(&tb), "registered removed");
+  ts_world_destroy(tb.w);
+}
+
+/* On the ephemeral peer, then back on the parent key as a relaunched process starts:
+ * the parent's handshake takes the address back and the ephemeral peer goes. */
+TS_TEST(going_back_to_the_parent_key_takes_the_address_back) {
+  static testbed tb;
+  TS_CHECK_INT(start(&tb, 11, MODE_BACK_TO_PARENT, true, 10 * TS_SEC), ==, 0);
+  client *cl = &tb.cl;
+  TS_CHECK_INT(cl->status, ==, TS_NEG_STATUS_OK);
+  TS_CHECK_INT(cl->handshakes, ==, 3);
+  TS_CHECK_INT(cl->decrypt_drops, ==, 0);
+  TS_CHECK_INT(cl->echo_replies, ==, 5);
+  wg_peer *parent = relay_peer_of_client(&tb);
+  TS_CHECK(relay_owner_of_client(&tb) == parent);
+  TS_CHECK_INT(allowed_ips(parent), ==, 1);
+  /* The responder completes on the initiator's first packet under the new session:
+   * initiation, response, keepalive. */
+  TS_CHECK_INT(peer_stats(parent).last_handshake_ns, ==, 6 * TS_SEC + 3 * LINK_DELAY);
+  TS_CHECK_INT(wg_device_peer_count(relay_engine(&tb)), ==, 2);
+  ts_relay_stats rs;
+  ts_relay_get_stats(tb.relay, &rs);
+  TS_CHECK_INT(rs.ephemeral_peers, ==, 0);
+  TS_CHECK_INT(rs.ephemeral_removed, ==, 1);
+  TS_CHECK_STR(eph_story(&tb), "registered loaded removed");
+  ts_world_destroy(tb.w);
+}
+
+/* A second negotiation, through the ephemeral peer's tunnel, naming the parent: a new
+ * ephemeral peer; the first one carries the exchange's response and goes when the
+ * new one handshakes. */
+TS_TEST(a_second_negotiation_replaces_the_ephemeral_peer) {
+  static testbed tb;
+  TS_CHECK_INT(start(&tb, 11, MODE_TWICE, true, 10 * TS_SEC), ==, 0);
+  client *cl = &tb.cl;
+  TS_CHECK_INT(cl->responses, ==, 2);
+  TS_CHECK_INT(cl->status, ==, TS_NEG_STATUS_OK);
+  TS_CHECK(memcmp(cl->first_eph_pub, cl->eph_pub, WG_KEY_LEN) != 0);
+  TS_CHECK_INT(cl->handshakes, ==, 3);
+  TS_CHECK_INT(cl->decrypt_drops, ==, 0);
+  TS_CHECK_INT(cl->echo_replies, ==, 5);
+  wg_device *re = relay_engine(&tb);
+  TS_CHECK_INT(wg_device_peer_count(re), ==, 3);
+  TS_CHECK(wg_device_find_peer(re, cl->first_eph_pub) == NULL);
+  wg_peer *eph = wg_device_find_peer(re, cl->eph_pub);
+  TS_CHECK(eph != NULL);
+  TS_CHECK(relay_owner_of_client(&tb) == eph);
+  uint8_t dev_pub[WG_KEY_LEN];
+  wg_device_public_key(ts_wgdev_engine(cl->dev), dev_pub);
+  TS_CHECK(memcmp(dev_pub, cl->eph_pub, WG_KEY_LEN) == 0);
+  ts_relay_stats rs;
+  ts_relay_get_stats(tb.relay, &rs);
+  TS_CHECK_INT(rs.negotiations_ok, ==, 2);
+  TS_CHECK_INT(rs.ephemeral_registered, ==, 2);
+  TS_CHECK_INT(rs.ephemeral_removed, ==, 1);
+  TS_CHECK_INT(rs.ephemeral_peers, ==, 1);
+  TS_CHECK_STR(eph_story(&tb), "registered loaded registered loaded removed");
+  ts_world_destroy(tb.w);
+}
+
+/* A refused request: the status, a close by the relay, the trace, and nothing changed
+ * (the sender's rehandshake on its parent key still completes). */
 static void check_refused(uint64_t seed, enum mode mode, int status, const char *detail) {
   static testbed tb;
   TS_CHECK_INT(start(&tb, seed, mode, true, 10 * TS_SEC), ==, 0);
@@ -434,6 +623,11 @@ static void check_refused(uint64_t seed, enum mode mode, int status, const char 
   TS_CHECK_INT(cl->handshakes, ==, 2);
   TS_CHECK_INT(cl->decrypt_drops, ==, 0);
   TS_CHECK_INT(cl->echo_replies, ==, 3);
+  /* No peer was added and no address moved. */
+  TS_CHECK_INT(rs.ephemeral_registered, ==, 0);
+  TS_CHECK_INT(wg_device_peer_count(relay_engine(&tb)), ==, 2);
+  TS_CHECK(relay_owner_of_client(&tb) == relay_peer_of_client(&tb));
+  TS_CHECK_INT(tb.eph_event_count, ==, 0);
   ts_world_destroy(tb.w);
 }
 
