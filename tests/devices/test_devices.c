@@ -14,21 +14,13 @@
 #include <string.h>
 
 #include "ts_native.h"
-#include "ts_os_profile_load.h"
-#include "ts_phone_apps.h"
-#include "ts_phone_leaks.h"
 #include "ts_wire.h"
-#include "ts_provider.h"
-#include "ts_relay.h"
-#include "ts_tcp_server.h"
 #include "tstest.h"
 #include "tstest_net.h"
+#include "tstest_phone.h"
 
 #ifndef TS_DEVICES_OUT_DIR
 #define TS_DEVICES_OUT_DIR "."
-#endif
-#ifndef TS_MODELS_OS_DIR
-#define TS_MODELS_OS_DIR "models/os"
 #endif
 
 #define L_PHONE_AP (5 * TS_MS)
@@ -39,29 +31,6 @@
 #define RTT_SERVER_TUNNEL (RTT_GATEWAY + 2 * (L_CORE_RELAY + L_CORE_SERVER))
 #define RTT_SERVER_PLAIN (2 * (L_PHONE_AP + L_AP_CORE + L_CORE_SERVER))
 #define MAX_EGRESS 512
-
-typedef struct egress_rec {
-  ts_time t;
-  ts_ip_info info;
-  ts_phone_origin o;
-} egress_rec;
-
-typedef struct bed {
-  ts_world *w;
-  ts_net *net;
-  ts_host *ap, *core, *relay_host, *server;
-  ts_relay *relay;
-  ts_phone *ph;
-  ts_provider *prov;
-  ts_ipaddr relay_addr, server_addr, gateway, tunnel_addr;
-  uint8_t phone_priv[WG_KEY_LEN], relay_pub[WG_KEY_LEN];
-  ts_leak_oracle *oracle;     /* when set, every egress is reported to it too */
-  ts_tcp_server *web, *tcp_echo; /* on server: GET <n> on :80, echo on :7 */
-  ts_link_id wifi_link;       /* en0's link: phone is end 1 */
-  egress_rec egress[MAX_EGRESS];
-  uint32_t egress_count;
-  uint32_t monitor_connected, monitor_unreachable;
-} bed;
 
 typedef struct opts {
   const char *profile;       /* file in models/os, e.g. "ios-18" */
@@ -75,153 +44,25 @@ typedef struct opts {
   const char *pcap, *jsonl;  /* NULL: none */
 } opts;
 
-static void on_egress(void *ctx, int iface, const ts_packet *pkt, const ts_phone_origin *o) {
-  bed *b = ctx;
-  if (b->egress_count == MAX_EGRESS) return;
-  egress_rec *r = &b->egress[b->egress_count++];
-  r->t = ts_world_now(b->w);
-  if (ts_ip_parse(pkt->data, pkt->len, &r->info) != 0) memset(&r->info, 0, sizeof r->info);
-  r->o = *o;
-  if (b->oracle) ts_phone_report_egress(b->ph, b->oracle, iface, pkt, o);
-}
+/* The egress of the world built last (one world at a time). */
+static ts_bed_egress egress_log[MAX_EGRESS];
 
-static void on_monitor(void *ctx, ts_monitor *m, const ts_monitor_report *r) {
-  bed *b = ctx;
-  (void)m;
-  if (r->event == TS_MONITOR_EV_CONNECTED) b->monitor_connected++;
-  if (r->event == TS_MONITOR_EV_UNREACHABLE) b->monitor_unreachable++;
-}
-
-static void random_key(ts_rng *rng, uint8_t key[WG_KEY_LEN]) {
-  ts_rng_fill(rng, key, WG_KEY_LEN);
-  wg_key_clamp(key);
-}
-
-static int build(bed *b, const opts *o) {
+/* The bed with the server's echo and web servers, in b->w (a test may reset and
+ * build again in the same world); the trace's sinks open first, so they see it all. */
+static int build(ts_bed *b, const opts *o) {
   ts_world *w = b->w;
-  memset(b->egress, 0, sizeof b->egress);
-  b->egress_count = b->monitor_connected = b->monitor_unreachable = 0;
-  b->prov = NULL;
-  b->relay_addr = ts_test_addr("203.0.113.10");
-  b->server_addr = ts_test_addr("198.51.100.20");
-  b->gateway = ts_test_addr("10.64.0.1");
-  b->tunnel_addr = ts_test_addr("10.64.0.2");
   if (o->pcap && ts_trace_open_pcapng(ts_world_trace(w), o->pcap)) return -1;
   if (o->jsonl && ts_trace_open_jsonl(ts_world_trace(w), o->jsonl)) return -1;
-
-  if (ts_net_create(w, &b->net)) return -1;
-  ts_net_add_host(b->net, "ap", &b->ap);
-  ts_net_add_host(b->net, "core", &b->core);
-  ts_net_add_host(b->net, "relay", &b->relay_host);
-  ts_net_add_host(b->net, "server", &b->server);
-  ts_ipprefix a_lan = ts_test_prefix("192.168.1.1/24"), a_up = ts_test_prefix("10.0.0.2/30"), c_ap = ts_test_prefix("10.0.0.1/30");
-  ts_ipprefix c_relay = ts_test_prefix("203.0.113.1/24"), c_server = ts_test_prefix("198.51.100.1/24");
-  ts_ipprefix r_eth = ts_test_prefix("203.0.113.10/24"), s_eth = ts_test_prefix("198.51.100.20/24");
-  uint32_t i_ap_lan, i_ap_up, i_c_ap, i_c_relay, i_c_server, i_relay, i_server;
-  ts_host_add_interface(b->ap, "wlan0", &a_lan, 1, &i_ap_lan);
-  ts_host_add_interface(b->ap, "eth0", &a_up, 1, &i_ap_up);
-  ts_host_add_interface(b->core, "eth0", &c_ap, 1, &i_c_ap);
-  ts_host_add_interface(b->core, "eth1", &c_relay, 1, &i_c_relay);
-  ts_host_add_interface(b->core, "eth2", &c_server, 1, &i_c_server);
-  ts_host_add_interface(b->relay_host, "eth0", &r_eth, 1, &i_relay);
-  ts_host_add_interface(b->server, "eth0", &s_eth, 1, &i_server);
-  ts_link_params lp = {.mtu = 1500, .queue_limit = 100, .up = true};
-  ts_link_id l;
-  lp.delay = L_AP_CORE;
-  if (ts_net_connect(b->net, "ap-core", &lp, b->ap, i_ap_up, b->core, i_c_ap, &l)) return -1;
-  lp.delay = L_CORE_RELAY;
-  if (ts_net_connect(b->net, "core-relay", &lp, b->core, i_c_relay, b->relay_host, i_relay, &l))
-    return -1;
-  lp.delay = L_CORE_SERVER;
-  if (ts_net_connect(b->net, "core-server", &lp, b->core, i_c_server, b->server, i_server, &l))
-    return -1;
-  ts_host_set_forwarding(b->ap, true);
-  ts_host_set_forwarding(b->core, true);
-  ts_ipprefix def = ts_test_prefix("0.0.0.0/0"), lan = ts_test_prefix("192.168.1.0/24");
-  ts_host_add_route(b->ap, &def, i_ap_up);
-  ts_host_add_route(b->core, &lan, i_c_ap);
-  ts_app_config echo = {.name = "udp-echo", .kind = TS_NET_APP_UDP_ECHO_SERVER, .port = 7};
-  if (ts_net_add_app(b->net, b->server, &echo)) return -1;
-  ts_tcp_host *th;
-  if (ts_tcp_host_create(b->server, &th)) return -1;
-  ts_tcp_server_config web = {.name = "web", .port = 80, .mode = TS_TCP_SERVER_REQUEST};
-  ts_tcp_server_config tcp_echo = {.name = "tcp-echo", .port = 7, .mode = TS_TCP_SERVER_ECHO};
-  if (ts_tcp_server_create(th, &web, &b->web) || ts_tcp_server_create(th, &tcp_echo, &b->tcp_echo))
-    return -1;
-
-  /* Keys from the world's seed. */
-  uint8_t relay_priv[WG_KEY_LEN], phone_pub[WG_KEY_LEN];
-  ts_rng keys;
-  ts_world_rng(w, "test/keys", &keys);
-  random_key(&keys, b->phone_priv);
-  random_key(&keys, relay_priv);
-  if (wg_key_public_from_private(phone_pub, b->phone_priv) != WG_OK) return -1;
-  if (wg_key_public_from_private(b->relay_pub, relay_priv) != WG_OK) return -1;
-  ts_relay_peer rp;
-  memset(&rp, 0, sizeof rp);
-  memcpy(rp.public_key, phone_pub, WG_KEY_LEN);
-  rp.allowed_ips[0] = ts_test_prefix("10.64.0.2/32");
-  rp.allowed_ip_count = 1;
-  ts_relay_config rc;
-  memset(&rc, 0, sizeof rc);
-  memcpy(rc.private_key, relay_priv, WG_KEY_LEN);
-  rc.peers = &rp;
-  rc.peer_count = 1;
-  if (ts_relay_create(b->relay_host, &rc, &b->relay)) return -1;
-
-  /* The phone. */
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s.yaml", TS_MODELS_OS_DIR, o->profile);
-  ts_os_profile *prof = NULL;
-  ts_diag diag;
-  if (ts_os_profile_load_file(path, &prof, &diag)) {
-    fprintf(stderr, "cannot load %s\n", path);
-    return -1;
-  }
-  ts_phone_config pc = {.name = "phone", .profile = prof};
-  int rc2 = ts_phone_create(w, &pc, &b->ph);
-  ts_os_profile_destroy(prof);
-  if (rc2) return -1;
-  lp.delay = L_PHONE_AP;
-  if (ts_phone_attach(b->ph, "en0", b->net, b->ap, i_ap_lan, &lp, &l)) return -1;
-  b->wifi_link = l;
-  ts_dhcp_lease lease;
-  memset(&lease, 0, sizeof lease);
-  lease.address = ts_test_prefix("192.168.1.20/24");
-  lease.router = ts_test_addr("192.168.1.1");
-  if (ts_phone_iface_set_up(b->ph, "en0", true) || ts_phone_apply_dhcp(b->ph, "en0", &lease) ||
-      ts_phone_set_primary(b->ph, "en0"))
-    return -1;
-  ts_vpn_config *vc = ts_phone_vpn_config(b->ph);
-  if (ts_phone_vpn_set_enabled(b->ph, true)) return -1;
-  if (ts_vpn_config_set_flag(vc, TS_FLAG_INCLUDE_ALL_NETWORKS, o->ian)) return -1;
-  ts_phone_set_egress_hook(b->ph, on_egress, b);
-
-  if (!o->with_provider) return 0;
-  ts_provider_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  memcpy(cfg.private_key, b->phone_priv, WG_KEY_LEN);
-  memcpy(cfg.relay_public_key, b->relay_pub, WG_KEY_LEN);
-  cfg.relay = b->relay_addr;
-  cfg.persistent_keepalive_s = 25;
-  ts_provider_default_settings(&cfg.settings, &b->relay_addr, &b->tunnel_addr);
-  cfg.settings_delay = o->settings_delay;
-  cfg.completion = o->completion;
-  cfg.use_monitor = o->use_monitor;
-  cfg.monitor.path = o->path;
-  cfg.error_mode = o->error_mode;
-  cfg.monitor.on_report = on_monitor;
-  cfg.monitor.ctx = b;
-  return ts_provider_create(b->ph, &cfg, &b->prov) ? -1 : 0;
-}
-
-static ts_phone_app *add_ping(bed *b, const char *name, const ts_ipaddr *target, ts_time start,
-                              uint32_t count) {
-  ts_phone_app_config c = {.name = name, .kind = TS_PHONE_APP_PING, .owner = TS_TC_APP,
-                           .api = TS_SOCK_BSD, .target = *target, .start = start,
-                           .interval = TS_SEC, .count = count, .size = 32};
-  ts_phone_app *a = NULL;
-  return ts_phone_add_app(b->ph, &c, &a) == TS_OK ? a : NULL;
+  ts_bed_opts bo = {.udp_echo = true, .tcp_servers = true, .profile = o->profile, .ian = o->ian,
+                    .no_provider = !o->with_provider,
+                    .provider = {.persistent_keepalive_s = 25,
+                                 .settings_delay = o->settings_delay,
+                                 .completion = o->completion,
+                                 .use_monitor = o->use_monitor,
+                                 .monitor = {.path = o->path},
+                                 .error_mode = o->error_mode},
+                    .egress_log = egress_log, .egress_cap = MAX_EGRESS};
+  return ts_bed_build(b, w, &bo) ? -1 : 0;
 }
 
 /* Lines of a JSON Lines trace containing every one of the (up to 3) needles. */
@@ -240,20 +81,18 @@ static int jsonl_count(const char *path, const char *n1, const char *n2, const c
   return count;
 }
 
-static bool is_tunnel_udp(const bed *b, const egress_rec *r) {
-  return r->info.proto == TS_IPPROTO_UDP && ts_ipaddr_equal(&r->info.dst, &b->relay_addr) &&
-         r->info.dport == TS_RELAY_DEFAULT_PORT && r->o.cls == TS_TC_PROVIDER &&
-         r->o.verdict.rule == TS_RULE_EXEMPT_VPN_SERVER;
+static bool is_tunnel_udp(const ts_bed *b, const ts_bed_egress *r) {
+  return ts_bed_is_tunnel_udp(b, &r->info, &r->o);
 }
 
-static void finish(bed *b) {
+static void finish(ts_bed *b) {
   ts_trace_close_sinks(ts_world_trace(b->w));
 }
 
 /* ---------------------------------------------------------------- (a), (e) */
 
 TS_TEST(connected_app_ping_goes_through_the_tunnel_and_tshark_decrypts_it) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   const char *pcap = TS_DEVICES_OUT_DIR "/devices.pcapng";
   const char *jsonl = TS_DEVICES_OUT_DIR "/devices.jsonl";
@@ -261,7 +100,7 @@ TS_TEST(connected_app_ping_goes_through_the_tunnel_and_tshark_decrypts_it) {
   TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 7) == TS_OK);
   TS_CHECK_INT(build(&b, &o), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
-  ts_phone_app *app = add_ping(&b, "ping-server", &b.server_addr, 2 * TS_SEC, 3);
+  ts_phone_app *app = ts_bed_add_ping(&b, "ping-server", &b.server_addr, 2 * TS_SEC, 3);
   ts_phone_app *udp = NULL;
   ts_phone_app_config uc = {.name = "udp-app", .kind = TS_PHONE_APP_UDP_REQUEST, .owner = TS_TC_APP,
                             .api = TS_SOCK_NWCONNECTION, .target = b.server_addr, .port = 7,
@@ -283,8 +122,8 @@ TS_TEST(connected_app_ping_goes_through_the_tunnel_and_tshark_decrypts_it) {
   TS_CHECK_INT(st.rtt_min, ==, RTT_SERVER_TUNNEL);
 
   /* en0 carried only the provider's UDP to the relay. */
-  TS_CHECK_INT(b.egress_count, >, 5);
-  for (uint32_t i = 0; i < b.egress_count; i++) TS_CHECK(is_tunnel_udp(&b, &b.egress[i]));
+  TS_CHECK_INT(b.egress_logged, >, 5);
+  for (uint32_t i = 0; i < b.egress_logged; i++) TS_CHECK(is_tunnel_udp(&b, &b.egress_log[i]));
   ts_phone_stats ps;
   ts_phone_get_stats(b.ph, &ps);
   TS_CHECK_INT(ps.tx_tunnel, ==, 5);
@@ -328,7 +167,7 @@ typedef struct gt09 {
 
 static int run_gt09(const char *profile, bool ian, ts_monitor_path path, gt09 *out,
                     const char *jsonl) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   memset(out, 0, sizeof *out);
   opts o = {.profile = profile, .ian = ian, .with_provider = true, .use_monitor = true,
@@ -336,7 +175,7 @@ static int run_gt09(const char *profile, bool ian, ts_monitor_path path, gt09 *o
   if (ts_world_create(&b.w, &ts_native_backend, 9) != TS_OK) return -1;
   int rc = build(&b, &o);
   if (!rc) rc = ts_provider_start(b.prov, TS_START_APP);
-  ts_phone_app *app = rc ? NULL : add_ping(&b, "other-app", &b.gateway, 2 * TS_SEC, 3);
+  ts_phone_app *app = rc ? NULL : ts_bed_add_ping(&b, "other-app", &b.gateway, 2 * TS_SEC, 3);
   if (!app) rc = -1;
   if (!rc) rc = ts_world_run_until(b.w, 30 * TS_SEC + 500 * TS_MS);
   if (!rc) {
@@ -354,8 +193,8 @@ static int run_gt09(const char *profile, bool ian, ts_monitor_path path, gt09 *o
     ts_relay_stats rs;
     ts_relay_get_stats(b.relay, &rs);
     out->gateway_echoes = (uint32_t)rs.gateway_echoes;
-    for (uint32_t i = 0; i < b.egress_count; i++)
-      if (!is_tunnel_udp(&b, &b.egress[i])) rc = -2;
+    for (uint32_t i = 0; i < b.egress_logged; i++)
+      if (!is_tunnel_udp(&b, &b.egress_log[i])) rc = -2;
     /* Stop the provider and let the last pings land: nothing may stay outstanding. */
     if (ts_provider_stop(b.prov, TS_STOP_USER_INITIATED) || ts_world_run_until(b.w, 32 * TS_SEC))
       rc = -4;
@@ -412,7 +251,7 @@ TS_TEST(gt11_nwconnection_on_virtual_interface_only_without_ian) {
   TS_CHECK_INT(r.mon_replies, ==, 0);
   TS_CHECK_INT(r.app_received, ==, 3);
   /* iOS 17 has no virtualInterface: the monitor cannot be built. */
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   opts o = {.profile = "ios-17", .with_provider = true, .use_monitor = true,
             .path = TS_MONITOR_PATH_NW_VIRTUAL};
@@ -424,17 +263,17 @@ TS_TEST(gt11_nwconnection_on_virtual_interface_only_without_ian) {
 /* ---------------------------------------------------------------- (c) */
 
 TS_TEST(before_the_tunnel_an_app_ping_leaves_en0_in_plain_text) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   opts o = {.profile = "ios-18", .ian = false, .with_provider = true};
   TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 3) == TS_OK);
   TS_CHECK_INT(build(&b, &o), ==, 0);
-  ts_phone_app *app = add_ping(&b, "early", &b.server_addr, TS_SEC, 2);
+  ts_phone_app *app = ts_bed_add_ping(&b, "early", &b.server_addr, TS_SEC, 2);
   TS_CHECK(app != NULL);
   TS_CHECK_INT(ts_world_run_until(b.w, 5 * TS_SEC), ==, TS_OK);
-  TS_CHECK_INT(b.egress_count, ==, 2);
-  for (uint32_t i = 0; i < b.egress_count; i++) {
-    const egress_rec *r = &b.egress[i];
+  TS_CHECK_INT(b.egress_logged, ==, 2);
+  for (uint32_t i = 0; i < b.egress_logged; i++) {
+    const ts_bed_egress *r = &b.egress_log[i];
     TS_CHECK_INT(r->info.proto, ==, TS_IPPROTO_ICMP);
     TS_CHECK(ts_ipaddr_equal(&r->info.src, &(ts_ipaddr){4, {192, 168, 1, 20}}));
     TS_CHECK(ts_ipaddr_equal(&r->info.dst, &b.server_addr));
@@ -456,7 +295,7 @@ TS_TEST(before_the_tunnel_an_app_ping_leaves_en0_in_plain_text) {
 /* ---------------------------------------------------------------- (d) GT-03 */
 
 TS_TEST(gt03_ian_drops_app_traffic_while_connecting_and_reasserting) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   opts o = {.profile = "ios-18", .ian = true, .with_provider = true,
             .completion = TS_PROVIDER_COMPLETE_AFTER_HANDSHAKE, .settings_delay = 500 * TS_MS};
@@ -464,14 +303,14 @@ TS_TEST(gt03_ian_drops_app_traffic_while_connecting_and_reasserting) {
   TS_CHECK_INT(build(&b, &o), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
   /* Connecting from 0 to settings (0.5 s) + one round trip to the relay. */
-  ts_phone_app *early = add_ping(&b, "while-connecting", &b.server_addr, 100 * TS_MS, 5);
+  ts_phone_app *early = ts_bed_add_ping(&b, "while-connecting", &b.server_addr, 100 * TS_MS, 5);
   TS_CHECK(early != NULL);
   TS_CHECK_INT(ts_world_run_until(b.w, 450 * TS_MS), ==, TS_OK);
   TS_CHECK_INT(ts_vpn_session_status(ts_phone_session(b.ph)), ==, TS_VPN_CONNECTING);
   TS_CHECK_INT(ts_world_run_until(b.w, 3 * TS_SEC), ==, TS_OK);
   TS_CHECK_INT(ts_vpn_session_status(ts_phone_session(b.ph)), ==, TS_VPN_CONNECTED);
   TS_CHECK_INT(ts_provider_set_reasserting(b.prov, true), ==, TS_OK);
-  ts_phone_app *during = add_ping(&b, "while-reasserting", &b.server_addr, 3200 * TS_MS, 2);
+  ts_phone_app *during = ts_bed_add_ping(&b, "while-reasserting", &b.server_addr, 3200 * TS_MS, 2);
   TS_CHECK(during != NULL);
   TS_CHECK_INT(ts_world_run_until(b.w, 5 * TS_SEC), ==, TS_OK);
   ts_phone_app_stats st;
@@ -480,7 +319,7 @@ TS_TEST(gt03_ian_drops_app_traffic_while_connecting_and_reasserting) {
   TS_CHECK_INT(st.last_verdict.kind, ==, TS_VERDICT_DROP);
   TS_CHECK_INT(st.last_verdict.rule, ==, TS_RULE_IAN_NOT_CONNECTED_DROP);
   TS_CHECK_INT(ts_provider_set_reasserting(b.prov, false), ==, TS_OK);
-  ts_phone_app *after = add_ping(&b, "after", &b.server_addr, 5500 * TS_MS, 2);
+  ts_phone_app *after = ts_bed_add_ping(&b, "after", &b.server_addr, 5500 * TS_MS, 2);
   TS_CHECK(after != NULL);
   TS_CHECK_INT(ts_world_run_until(b.w, 10 * TS_SEC), ==, TS_OK);
 
@@ -496,9 +335,9 @@ TS_TEST(gt03_ian_drops_app_traffic_while_connecting_and_reasserting) {
   TS_CHECK_INT(ps.dropped, ==, 1 + 2 + 2); /* 0.1; 3.1, 4.1; 3.2, 4.2 */
   /* The egress hook saw nothing but the provider's tunnel UDP, handshake included
    * while the session was connecting. */
-  TS_CHECK_INT(b.egress_count, >, 0);
-  TS_CHECK_INT(b.egress[0].o.session_status, ==, TS_VPN_CONNECTING);
-  for (uint32_t i = 0; i < b.egress_count; i++) TS_CHECK(is_tunnel_udp(&b, &b.egress[i]));
+  TS_CHECK_INT(b.egress_logged, >, 0);
+  TS_CHECK_INT(b.egress_log[0].o.session_status, ==, TS_VPN_CONNECTING);
+  for (uint32_t i = 0; i < b.egress_logged; i++) TS_CHECK(is_tunnel_udp(&b, &b.egress_log[i]));
   TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
   ts_world_destroy(b.w);
 }
@@ -514,7 +353,7 @@ typedef struct err_result {
 } err_result;
 
 static int run_error_state(ts_provider_error_mode mode, err_result *r) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   memset(r, 0, sizeof *r);
   opts o = {.profile = "ios-18", .ian = false, .with_provider = true, .error_mode = mode};
@@ -523,12 +362,12 @@ static int run_error_state(ts_provider_error_mode mode, err_result *r) {
   if (!rc) rc = ts_provider_start(b.prov, TS_START_APP);
   if (!rc) rc = ts_world_run_until(b.w, 2 * TS_SEC);
   if (!rc) rc = ts_provider_enter_error_state(b.prov);
-  ts_phone_app *app = rc ? NULL : add_ping(&b, "blocked?", &b.server_addr, 3 * TS_SEC, 2);
+  ts_phone_app *app = rc ? NULL : ts_bed_add_ping(&b, "blocked?", &b.server_addr, 3 * TS_SEC, 2);
   if (!app) rc = -1;
   if (!rc) rc = ts_world_run_until(b.w, 6 * TS_SEC);
   if (!rc) {
-    for (uint32_t i = 0; i < b.egress_count; i++) {
-      const egress_rec *e = &b.egress[i];
+    for (uint32_t i = 0; i < b.egress_logged; i++) {
+      const ts_bed_egress *e = &b.egress_log[i];
       if (e->info.proto == TS_IPPROTO_ICMP && e->o.cls == TS_TC_APP) r->plain_icmp++;
       else if (!is_tunnel_udp(&b, e)) rc = -2;
     }
@@ -566,7 +405,7 @@ TS_TEST(gt20_error_state_with_routes_blackholes_without_routes_leaks) {
  * the same packets leave en0 and must agree on how many were tunnel traffic; the
  * oracle must name the GT-20 leak by its mechanism. */
 TS_TEST(leak_oracle_agrees_with_the_byte_only_observer) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   opts o = {.profile = "ios-18", .ian = false, .with_provider = true,
             .error_mode = TS_PROVIDER_ERROR_WITHOUT_ROUTES};
@@ -579,17 +418,17 @@ TS_TEST(leak_oracle_agrees_with_the_byte_only_observer) {
   ts_leak_oracle_add_relay(b.oracle, &relay);
   ts_wire_observer_add_relay(wire, &relay);
   /* Before the tunnel: plain, but nobody asked for protection. */
-  TS_CHECK(add_ping(&b, "early", &b.server_addr, 100 * TS_MS, 2) != NULL);
+  TS_CHECK(ts_bed_add_ping(&b, "early", &b.server_addr, 100 * TS_MS, 2) != NULL);
   TS_CHECK_INT(ts_world_run_until(b.w, 1500 * TS_MS), ==, TS_OK); /* pings at 0.1 s and 1.1 s */
   TS_CHECK_INT(ts_leak_oracle_count(b.oracle, TS_EGRESS_UNPROTECTED), ==, 2);
   /* Connected: only the tunnel leaves en0. */
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
-  TS_CHECK(add_ping(&b, "tunnelled", &b.server_addr, 2 * TS_SEC, 3) != NULL);
+  TS_CHECK(ts_bed_add_ping(&b, "tunnelled", &b.server_addr, 2 * TS_SEC, 3) != NULL);
   TS_CHECK_INT(ts_world_run_until(b.w, 6 * TS_SEC), ==, TS_OK);
   TS_CHECK_INT(ts_leak_oracle_count(b.oracle, TS_EGRESS_LEAK), ==, 0);
   /* Error state without routes (GT-20): the protected user's pings leak. */
   TS_CHECK_INT(ts_provider_enter_error_state(b.prov), ==, TS_OK);
-  TS_CHECK(add_ping(&b, "blocked?", &b.server_addr, 7 * TS_SEC, 2) != NULL);
+  TS_CHECK(ts_bed_add_ping(&b, "blocked?", &b.server_addr, 7 * TS_SEC, 2) != NULL);
   TS_CHECK_INT(ts_world_run_until(b.w, 10 * TS_SEC), ==, TS_OK);
   TS_CHECK_INT(ts_leak_oracle_count(b.oracle, TS_EGRESS_LEAK), ==, 2);
   TS_CHECK_INT(ts_leak_oracle_finding_count(b.oracle), ==, 1);
@@ -609,7 +448,7 @@ TS_TEST(leak_oracle_agrees_with_the_byte_only_observer) {
 }
 
 TS_TEST(stop_and_restart_launches_a_new_provider_process) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   opts o = {.profile = "ios-18", .with_provider = true};
   TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 6) == TS_OK);
@@ -623,7 +462,7 @@ TS_TEST(stop_and_restart_launches_a_new_provider_process) {
   TS_CHECK(ts_provider_wgdev(b.prov) == NULL);
   TS_CHECK(!ts_provider_running(b.prov));
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, TS_OK);
-  ts_phone_app *app = add_ping(&b, "again", &b.server_addr, 4 * TS_SEC, 2);
+  ts_phone_app *app = ts_bed_add_ping(&b, "again", &b.server_addr, 4 * TS_SEC, 2);
   TS_CHECK_INT(ts_world_run_until(b.w, 8 * TS_SEC), ==, TS_OK);
   ts_provider_stats s;
   ts_provider_get_stats(b.prov, &s);
@@ -638,11 +477,11 @@ TS_TEST(stop_and_restart_launches_a_new_provider_process) {
 
 /* ---------------------------------------------------------------- (f) */
 
-static void hash_run(bed *b, char out[TS_TRACE_HASH_HEX]) {
+static void hash_run(ts_bed *b, char out[TS_TRACE_HASH_HEX]) {
   opts o = {.profile = "ios-18", .ian = true, .with_provider = true, .use_monitor = true,
             .path = TS_MONITOR_PATH_ENGINE};
   if (build(b, &o) || ts_provider_start(b->prov, TS_START_APP) ||
-      !add_ping(b, "p", &b->server_addr, TS_SEC, 5)) {
+      !ts_bed_add_ping(b, "p", &b->server_addr, TS_SEC, 5)) {
     strcpy(out, "build failed");
     return;
   }
@@ -651,7 +490,7 @@ static void hash_run(bed *b, char out[TS_TRACE_HASH_HEX]) {
 }
 
 TS_TEST(same_seed_same_trace_hash_after_reset) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   char h1[TS_TRACE_HASH_HEX], h2[TS_TRACE_HASH_HEX], h3[TS_TRACE_HASH_HEX];
   TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 21) == TS_OK);
@@ -696,7 +535,7 @@ typedef struct tcp_run {
 } tcp_run;
 
 static int run_tcp(bool ian, uint64_t seed, const char *jsonl, tcp_run *r) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   memset(r, 0, sizeof *r);
   opts o = {.profile = "ios-18", .ian = ian, .with_provider = true, .jsonl = jsonl};
@@ -736,8 +575,8 @@ static int run_tcp(bool ian, uint64_t seed, const char *jsonl, tcp_run *r) {
   ts_phone_app_get_stats(lng, &r->lng);
   ts_phone_app_get_stats(shrt, &r->shrt);
   ts_phone_app_get_stats(nw, &r->nw);
-  for (uint32_t i = 0; i < b.egress_count; i++) {
-    const egress_rec *e = &b.egress[i];
+  for (uint32_t i = 0; i < b.egress_logged; i++) {
+    const ts_bed_egress *e = &b.egress_log[i];
     if (is_tunnel_udp(&b, e)) continue;
     bool long_seg = e->info.proto == TS_IPPROTO_TCP && e->o.sock == r->long_first &&
                     ts_ipaddr_equal(&e->info.src, &(ts_ipaddr){4, {192, 168, 1, 20}}) &&
@@ -921,7 +760,7 @@ static void probe_closed(void *ctx, ts_sock_id sock, ts_tcp_reason why) {
 }
 
 TS_TEST(tcp_socket_close_aborts_refused_connect_and_waiting_nwconnection) {
-  static bed b;
+  static ts_bed b;
   memset(&b, 0, sizeof b);
   opts o = {.profile = "ios-18", .ian = false, .with_provider = false};
   TS_CHECK(ts_world_create(&b.w, &ts_native_backend, 13) == TS_OK);
@@ -961,7 +800,7 @@ TS_TEST(tcp_socket_close_aborts_refused_connect_and_waiting_nwconnection) {
   TS_CHECK_INT(p2.connected, ==, 0);
   /* An NWConnection required on utun0 has no path without a tunnel: it waits, with
    * no endpoint and nothing sent; tcp_close ends it. */
-  uint32_t before = b.egress_count;
+  uint32_t before = b.egress_logged;
   sp.api = TS_SOCK_NWCONNECTION;
   sp.required_if = "utun0";
   sp.remote_port = 7;
@@ -971,7 +810,7 @@ TS_TEST(tcp_socket_close_aborts_refused_connect_and_waiting_nwconnection) {
   TS_CHECK(ts_phone_tcp_endpoint(b.ph, s3) == NULL);
   TS_CHECK_INT(ts_phone_tcp_write(b.ph, s3, (const uint8_t *)"x", 1), ==, TS_ESTATE);
   TS_CHECK_INT(ts_world_run_until(b.w, 5 * TS_SEC), ==, TS_OK);
-  TS_CHECK_INT(b.egress_count, ==, before);
+  TS_CHECK_INT(b.egress_logged, ==, before);
   TS_CHECK_INT(ts_phone_tcp_close(b.ph, s3), ==, TS_OK);
   TS_CHECK_INT(p3.closed, ==, 1);
   TS_CHECK_INT(ts_sock_open_count(ts_phone_sockets(b.ph)), ==, 0);

@@ -20,42 +20,16 @@
  * to it once it handshakes; the parent peer keeps no PSK, so a relaunched process
  * (parent key) gets its restricted tunnel back and negotiates again (ts_relay.h,
  * MV-CODE ephemeralpeer.proto). */
-#include <stdio.h>
 #include <string.h>
 
 #include "ts_native.h"
-#include "ts_os_profile_load.h"
-#include "ts_phone_apps.h"
-#include "ts_provider.h"
-#include "ts_relay.h"
 #include "tstest.h"
 #include "tstest_net.h"
-
-#ifndef TS_MODELS_OS_DIR
-#define TS_MODELS_OS_DIR "models/os"
-#endif
+#include "tstest_phone.h"
 
 #define SETTINGS_DELAY (100 * TS_MS)
 #define HS_RTT (2 * (5 + 5 + 10) * TS_MS)
 #define MAX_ATTEMPTS 32
-
-typedef struct bed {
-  ts_world *w;
-  ts_net *net;
-  ts_host *ap, *core, *relay_host, *server;
-  ts_relay *relay;
-  ts_phone *ph;
-  ts_provider *prov;
-  ts_ipaddr relay_addr, server_addr, gateway;
-  uint8_t phone_pub[WG_KEY_LEN]; /* the provider's configured (parent) key */
-  uint32_t leaks;               /* en0 packets other than the provider's tunnel UDP */
-  uint32_t egress;              /* all en0 packets */
-  bool ever_connected;          /* the session reached connected */
-  ts_neg_attempt attempts[MAX_ATTEMPTS]; /* finished attempts, in order */
-  uint32_t attempt_count;
-  uint32_t decrypt_drops;       /* any engine's WG_DROP_HANDSHAKE_DECRYPT */
-  ts_link_id relay_link;        /* core-relay */
-} bed;
 
 typedef struct opts {
   const char *profile;
@@ -72,173 +46,61 @@ typedef struct opts {
   ts_provider_completion completion;
 } opts;
 
-/* ------------------------------------------------------------------ world */
-
-static void on_egress(void *ctx, int iface, const ts_packet *pkt, const ts_phone_origin *o) {
-  bed *b = ctx;
-  (void)iface;
-  ts_ip_info info;
-  b->egress++;
-  bool tunnel = ts_ip_parse(pkt->data, pkt->len, &info) == 0 && info.proto == TS_IPPROTO_UDP &&
-                ts_ipaddr_equal(&info.dst, &b->relay_addr) &&
-                info.dport == TS_RELAY_DEFAULT_PORT && o->cls == TS_TC_PROVIDER &&
-                o->verdict.rule == TS_RULE_EXEMPT_VPN_SERVER;
-  if (!tunnel) b->leaks++;
-}
+/* What the trace listener saw in the world build() made last (one world at a time):
+ * each finished negotiation attempt, in order, whether the session ever reached
+ * connected, and any engine's WG_DROP_HANDSHAKE_DECRYPT. */
+static struct seen {
+  const ts_bed *b;
+  bool ever_connected;
+  ts_neg_attempt attempts[MAX_ATTEMPTS];
+  uint32_t attempt_count;
+  uint32_t decrypt_drops;
+} seen;
 
 static void on_trace(void *ctx, ts_time now, const char *kind, const char *subject,
                      const char *detail) {
-  bed *b = ctx;
+  struct seen *s = ctx;
   (void)now;
   (void)subject;
   if (!strcmp(kind, "vpn-status") && detail && strstr(detail, "-> connected"))
-    b->ever_connected = true;
+    s->ever_connected = true;
   if (!strcmp(kind, "wg") && detail && !strcmp(detail, wg_event_name(WG_DROP_HANDSHAKE_DECRYPT)))
-    b->decrypt_drops++;
-  if (strcmp(kind, "provider-negotiation") || !b->prov || b->attempt_count == MAX_ATTEMPTS) return;
+    s->decrypt_drops++;
+  if (strcmp(kind, "provider-negotiation") || !s->b->prov || s->attempt_count == MAX_ATTEMPTS)
+    return;
   ts_neg_attempt a;
-  if (!ts_provider_negotiation_last(b->prov, &a) || a.outcome == TS_NEG_OUTCOME_PENDING) return;
-  if (b->attempt_count && b->attempts[b->attempt_count - 1].started == a.started) return;
-  b->attempts[b->attempt_count++] = a;
+  if (!ts_provider_negotiation_last(s->b->prov, &a) || a.outcome == TS_NEG_OUTCOME_PENDING) return;
+  if (s->attempt_count && s->attempts[s->attempt_count - 1].started == a.started) return;
+  s->attempts[s->attempt_count++] = a;
 }
 
-static int build_net(bed *b, const opts *o, uint32_t *i_lan) {
-  if (ts_net_create(b->w, &b->net) || ts_net_add_host(b->net, "ap", &b->ap) ||
-      ts_net_add_host(b->net, "core", &b->core) ||
-      ts_net_add_host(b->net, "relay", &b->relay_host) ||
-      ts_net_add_host(b->net, "server", &b->server))
-    return -1;
-  ts_ipprefix a_lan = ts_test_prefix("192.168.1.1/24"), a_up = ts_test_prefix("10.0.0.2/30");
-  ts_ipprefix c_ap = ts_test_prefix("10.0.0.1/30"), c_relay = ts_test_prefix("203.0.113.1/24");
-  ts_ipprefix c_server = ts_test_prefix("198.51.100.1/24");
-  ts_ipprefix r_eth = ts_test_prefix("203.0.113.10/24"), s_eth = ts_test_prefix("198.51.100.20/24");
-  uint32_t i_ap_up, i_c_ap, i_c_relay, i_c_server, i_relay, i_server;
-  ts_host_add_interface(b->ap, "wlan0", &a_lan, 1, i_lan);
-  ts_host_add_interface(b->ap, "eth0", &a_up, 1, &i_ap_up);
-  ts_host_add_interface(b->core, "eth0", &c_ap, 1, &i_c_ap);
-  ts_host_add_interface(b->core, "eth1", &c_relay, 1, &i_c_relay);
-  ts_host_add_interface(b->core, "eth2", &c_server, 1, &i_c_server);
-  ts_host_add_interface(b->relay_host, "eth0", &r_eth, 1, &i_relay);
-  ts_host_add_interface(b->server, "eth0", &s_eth, 1, &i_server);
-  ts_link_params lp = {.mtu = 1500, .queue_limit = 100, .up = true, .delay = 5 * TS_MS};
-  ts_link_id l;
-  if (ts_net_connect(b->net, "ap-core", &lp, b->ap, i_ap_up, b->core, i_c_ap, &l)) return -1;
-  lp.delay = 10 * TS_MS;
-  if (ts_net_connect(b->net, "core-relay", &lp, b->core, i_c_relay, b->relay_host, i_relay,
-                     &b->relay_link) ||
-      ts_net_connect(b->net, "core-server", &lp, b->core, i_c_server, b->server, i_server, &l))
-    return -1;
-  ts_host_set_forwarding(b->ap, true);
-  ts_host_set_forwarding(b->core, true);
-  ts_ipprefix def = ts_test_prefix("0.0.0.0/0"), lan = ts_test_prefix("192.168.1.0/24");
-  ts_host_add_route(b->ap, &def, i_ap_up);
-  ts_host_add_route(b->core, &lan, i_c_ap);
-  (void)o;
-  return 0;
-}
-
-static int build_phone(bed *b, const opts *o, uint32_t i_lan) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s.yaml", TS_MODELS_OS_DIR, o->profile);
-  ts_os_profile *prof = NULL;
-  ts_diag diag;
-  if (ts_os_profile_load_file(path, &prof, &diag)) return -1;
-  ts_phone_config pc = {.name = "phone", .profile = prof};
-  int rc = ts_phone_create(b->w, &pc, &b->ph);
-  ts_os_profile_destroy(prof);
-  if (rc) return -1;
-  ts_link_params lp = {.mtu = 1500, .queue_limit = 100, .up = true, .delay = 5 * TS_MS};
-  ts_link_id l;
-  ts_dhcp_lease lease;
-  memset(&lease, 0, sizeof lease);
-  lease.address = ts_test_prefix("192.168.1.20/24");
-  lease.router = ts_test_addr("192.168.1.1");
-  if (ts_phone_attach(b->ph, "en0", b->net, b->ap, i_lan, &lp, &l) ||
-      ts_phone_iface_set_up(b->ph, "en0", true) || ts_phone_apply_dhcp(b->ph, "en0", &lease) ||
-      ts_phone_set_primary(b->ph, "en0") || ts_phone_vpn_set_enabled(b->ph, true))
-    return -1;
-  ts_vpn_config *vc = ts_phone_vpn_config(b->ph);
-  if (ts_vpn_config_set_flag(vc, TS_FLAG_INCLUDE_ALL_NETWORKS, o->ian)) return -1;
-  ts_vpn_config_set_on_demand(vc, o->on_demand);
-  if (o->on_demand) {
-    ts_od_rule r;
-    memset(&r, 0, sizeof r);
-    r.action = TS_OD_CONNECT;
-    if (ts_vpn_config_add_on_demand_rule(vc, &r)) return -1;
+/* The bed (no echo servers), listened to from the world's start; 0, the provider's
+ * create error, or another failure's code. */
+static int build(ts_bed *b, const opts *o, uint64_t seed) {
+  memset(&seen, 0, sizeof seen);
+  seen.b = b;
+  ts_world *w;
+  int rc = ts_world_create(&w, &ts_native_backend, seed);
+  if (rc) {
+    b->w = NULL;
+    return rc;
   }
-  ts_phone_set_egress_hook(b->ph, on_egress, b);
-  return 0;
-}
-
-static void provider_config(const opts *o, ts_provider_config *cfg, const bed *b) {
-  memset(cfg, 0, sizeof *cfg);
-  cfg->relay = b->relay_addr;
-  cfg->persistent_keepalive_s = 25;
-  ts_ipaddr tun = ts_test_addr("10.64.0.2");
-  ts_provider_default_settings(&cfg->settings, &cfg->relay, &tun);
-  cfg->settings_delay = SETTINGS_DELAY;
-  cfg->completion = o->completion;
-  cfg->use_netstack = o->use_netstack;
-  cfg->use_monitor = o->monitor;
-  cfg->monitor.path = o->path;
-  ts_neg_config_default(&cfg->negotiation);
-  cfg->negotiation.enabled = o->negotiate;
-  cfg->negotiation.path = o->neg_path;
-  cfg->negotiation.on_exhausted = o->on_exhausted;
-  if (o->max_retries) cfg->negotiation.max_retries = o->max_retries;
-}
-
-/* The relay (negotiation as asked) and the provider; returns the provider's
- * ts_provider_create code, or -1 for a failure of the bed itself. */
-static int build_provider(bed *b, const opts *o) {
-  ts_rng keys;
-  ts_world_rng(b->w, "test/keys", &keys);
-  uint8_t relay_priv[WG_KEY_LEN], phone_pub[WG_KEY_LEN];
-  ts_provider_config cfg;
-  provider_config(o, &cfg, b);
-  ts_rng_fill(&keys, cfg.private_key, WG_KEY_LEN);
-  ts_rng_fill(&keys, relay_priv, WG_KEY_LEN);
-  wg_key_clamp(cfg.private_key);
-  wg_key_clamp(relay_priv);
-  if (wg_key_public_from_private(cfg.relay_public_key, relay_priv) != WG_OK ||
-      wg_key_public_from_private(phone_pub, cfg.private_key) != WG_OK)
-    return -1;
-  memcpy(b->phone_pub, phone_pub, WG_KEY_LEN);
-  ts_relay_peer rp;
-  memset(&rp, 0, sizeof rp);
-  memcpy(rp.public_key, phone_pub, WG_KEY_LEN);
-  rp.allowed_ips[0] = ts_test_prefix("10.64.0.2/32");
-  rp.allowed_ip_count = 1;
-  ts_relay_config rc;
-  memset(&rc, 0, sizeof rc);
-  memcpy(rc.private_key, relay_priv, WG_KEY_LEN);
-  rc.peers = &rp;
-  rc.peer_count = 1;
-  rc.negotiation = o->relay_serves;
-  if (ts_relay_create(b->relay_host, &rc, &b->relay)) return -1;
-  return ts_provider_create(b->ph, &cfg, &b->prov);
-}
-
-/* 0, the provider's create error, or -1 for the bed. */
-static int build(bed *b, const opts *o, uint64_t seed) {
-  memset(b, 0, sizeof *b);
-  if (ts_world_create(&b->w, &ts_native_backend, seed)) return -1;
-  b->relay_addr = ts_test_addr("203.0.113.10");
-  b->server_addr = ts_test_addr("198.51.100.20");
-  b->gateway = ts_test_addr("10.64.0.1");
-  ts_trace_set_event_listener(ts_world_trace(b->w), on_trace, b);
-  uint32_t i_lan = 0;
-  if (build_net(b, o, &i_lan) || build_phone(b, o, i_lan)) return -1;
-  return build_provider(b, o);
-}
-
-static ts_phone_app *add_ping(bed *b, const char *name, const ts_ipaddr *target, ts_time start,
-                              uint32_t count) {
-  ts_phone_app_config c = {.name = name, .kind = TS_PHONE_APP_PING, .owner = TS_TC_APP,
-                           .api = TS_SOCK_BSD, .target = *target, .start = start,
-                           .interval = TS_SEC, .count = count, .size = 32};
-  ts_phone_app *a = NULL;
-  return ts_phone_add_app(b->ph, &c, &a) == TS_OK ? a : NULL;
+  ts_trace_set_event_listener(ts_world_trace(w), on_trace, &seen);
+  ts_bed_opts bo = {.relay_negotiation = o->relay_serves, .profile = o->profile, .ian = o->ian,
+                    .on_demand = o->on_demand, .connect_rule = o->on_demand,
+                    .provider = {.persistent_keepalive_s = 25,
+                                 .settings_delay = SETTINGS_DELAY,
+                                 .completion = o->completion,
+                                 .use_netstack = o->use_netstack,
+                                 .use_monitor = o->monitor,
+                                 .monitor = {.path = o->path}}};
+  ts_neg_config *neg = &bo.provider.negotiation;
+  ts_neg_config_default(neg);
+  neg->enabled = o->negotiate;
+  neg->path = o->neg_path;
+  neg->on_exhausted = o->on_exhausted;
+  if (o->max_retries) neg->max_retries = o->max_retries;
+  return ts_bed_build(b, w, &bo);
 }
 
 static ts_phone_app_stats app_stats(const ts_phone_app *a) {
@@ -247,32 +109,11 @@ static ts_phone_app_stats app_stats(const ts_phone_app *a) {
   return s;
 }
 
-static ts_neg_stats nstats(const bed *b) {
+static ts_neg_stats nstats(const ts_bed *b) {
   ts_neg_stats s;
   ts_provider_negotiation_stats(b->prov, &s);
   return s;
 }
-
-static ts_monitor_stats mstats(const bed *b) {
-  ts_monitor_stats s;
-  ts_monitor_get_stats(ts_provider_monitor(b->prov), &s);
-  return s;
-}
-
-static ts_provider_stats pstats(const bed *b) {
-  ts_provider_stats s;
-  ts_provider_get_stats(b->prov, &s);
-  return s;
-}
-
-static ts_relay_stats rstats(const bed *b) {
-  ts_relay_stats s;
-  ts_relay_get_stats(b->relay, &s);
-  return s;
-}
-
-static ts_vpn_status status(bed *b) { return ts_vpn_session_status(ts_phone_session(b->ph)); }
-static int run_to(bed *b, ts_time t) { return ts_world_run_until(b->w, t); }
 
 /* ------------------------------------------------------------------ names */
 
@@ -308,7 +149,7 @@ TS_TEST(names_and_the_timeout_schedule) {
 /* The provider's engine runs on the ephemeral key and the relay routes the tunnel
  * address to the ephemeral peer with that key; the parent peer holds no address and
  * the relay has two peers for the phone, no more. */
-static void check_on_ephemeral_peer(bed *b) {
+static void check_on_ephemeral_peer(ts_bed *b) {
   wg_device *pe = ts_wgdev_engine(ts_provider_wgdev(b->prov));
   wg_device *re = ts_wgdev_engine(ts_relay_wgdev(b->relay));
   TS_CHECK(pe != NULL);
@@ -324,11 +165,11 @@ static void check_on_ephemeral_peer(bed *b) {
   TS_CHECK(wg_device_lookup_allowed_ip(re, 4, tun.bytes) == eph);
   TS_CHECK_INT(wg_peer_get_allowed_ips(parent, NULL, 0), ==, 0);
   TS_CHECK_INT(wg_device_peer_count(re), ==, 2);
-  TS_CHECK_INT(rstats(b).ephemeral_peers, ==, 1);
+  TS_CHECK_INT(ts_bed_rstats(b).ephemeral_peers, ==, 1);
 }
 
 static void gt12_under_ian(const char *profile, uint64_t seed) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = profile, .ian = true, .monitor = true,
             .path = TS_MONITOR_PATH_USERSPACE_NETSTACK, .negotiate = true,
             .neg_path = TS_NEG_PATH_NETSTACK, .relay_serves = true,
@@ -337,12 +178,12 @@ static void gt12_under_ian(const char *profile, uint64_t seed) {
   const uint32_t free_before = ts_netstack_available();
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
   TS_CHECK(ts_provider_netstack(b.prov) == NULL); /* startTunnel runs from its own event */
-  TS_CHECK_INT(run_to(&b, TS_MS), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, TS_MS), ==, 0);
   TS_CHECK(ts_provider_netstack(b.prov) != NULL);
   TS_CHECK_INT(ts_netstack_available(), ==, free_before - 1);
   /* Another app pings the internet from before the tunnel connects until well after
    * the key change. */
-  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, 200 * TS_MS, 20);
+  ts_phone_app *app = ts_bed_add_ping(&b, "app", &b.server_addr, 200 * TS_MS, 20);
   TS_CHECK(app != NULL);
   /* The restricted handshake (parent key) at 0.14 s; the exchange over lwIP right
    * after it: SYN, then request and response, two round trips. At 0.22 s the
@@ -350,33 +191,33 @@ static void gt12_under_ian(const char *profile, uint64_t seed) {
    * trip later: the key change re-opens the engine's initiation gate. Completion
    * waits for it (after-negotiation). */
   const ts_time switched = SETTINGS_DELAY + 3 * HS_RTT;
-  TS_CHECK_INT(run_to(&b, switched - 1), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, switched - 1), ==, 0);
   TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_EXCHANGING);
-  TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTING);
-  TS_CHECK_INT(run_to(&b, switched), ==, 0);
+  TS_CHECK_INT(ts_bed_status(&b), ==, TS_VPN_CONNECTING);
+  TS_CHECK_INT(ts_bed_run_to(&b, switched), ==, 0);
   TS_CHECK_INT(nstats(&b).psk_installs, ==, 1);
-  TS_CHECK_INT(rstats(&b).negotiations_ok, ==, 1);
+  TS_CHECK_INT(ts_bed_rstats(&b).negotiations_ok, ==, 1);
   TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_REKEYING);
-  TS_CHECK_INT(run_to(&b, switched + HS_RTT), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, switched + HS_RTT), ==, 0);
   TS_CHECK(ts_provider_negotiation_done(b.prov));
-  TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTED);
+  TS_CHECK_INT(ts_bed_status(&b), ==, TS_VPN_CONNECTED);
   TS_CHECK_INT(ts_vpn_session_since(ts_phone_session(b.ph)), ==, switched + HS_RTT);
   /* The relay loads the ephemeral peer when its handshake completes there, on the
    * provider's first packet under it, half a round trip later. */
-  TS_CHECK_INT(run_to(&b, switched + HS_RTT + HS_RTT / 2), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, switched + HS_RTT + HS_RTT / 2), ==, 0);
   check_on_ephemeral_peer(&b);
-  TS_CHECK_INT(run_to(&b, 30 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 30 * TS_SEC), ==, 0);
   check_on_ephemeral_peer(&b);
   ts_neg_stats ns = nstats(&b);
   TS_CHECK_INT(ns.attempts, ==, 1);
   TS_CHECK_INT(ns.successes, ==, 1);
   TS_CHECK_INT(ns.timeouts + ns.failures, ==, 0);
-  TS_CHECK_INT(pstats(&b).handshakes, ==, 2); /* the restricted one, the ephemeral one */
-  TS_CHECK_INT(b.attempt_count, ==, 1);
-  TS_CHECK_INT(b.attempts[0].outcome, ==, TS_NEG_OUTCOME_DONE);
-  TS_CHECK(!b.attempts[0].os_socket);
+  TS_CHECK_INT(ts_bed_pstats(&b).handshakes, ==, 2); /* the restricted one, the ephemeral one */
+  TS_CHECK_INT(seen.attempt_count, ==, 1);
+  TS_CHECK_INT(seen.attempts[0].outcome, ==, TS_NEG_OUTCOME_DONE);
+  TS_CHECK(!seen.attempts[0].os_socket);
   /* The monitor reaches connected through the netstack, GT-09's failure avoided. */
-  ts_monitor_stats ms = mstats(&b);
+  ts_monitor_stats ms = ts_bed_mstats(&b);
   TS_CHECK_INT(ms.connected, ==, 1);
   TS_CHECK_INT(ms.unreachable, ==, 0);
   TS_CHECK_INT(ms.replies, >=, 3);
@@ -393,7 +234,7 @@ static void gt12_under_ian(const char *profile, uint64_t seed) {
   TS_CHECK_INT(ps.dropped, ==, 1);
   TS_CHECK_INT(ps.silent_failed + ps.unclaimed + ps.arrival_dropped, ==, 0);
   TS_CHECK_INT(ts_provider_stop(b.prov, TS_STOP_USER_INITIATED), ==, 0);
-  TS_CHECK_INT(run_to(&b, 31 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 31 * TS_SEC), ==, 0);
   TS_CHECK(ts_provider_netstack(b.prov) == NULL);
   TS_CHECK_INT(ts_netstack_available(), ==, free_before);
   ts_world_destroy(b.w);
@@ -404,37 +245,38 @@ TS_TEST(gt12_netstack_ping_and_negotiation_work_under_ian_ios18) { gt12_under_ia
 
 /* ------------------------------------------------------- relaunch (GT-12) */
 
-static ts_time parent_last_handshake(bed *b) {
+static ts_time parent_last_handshake(ts_bed *b) {
   wg_peer *parent = wg_device_find_peer(ts_wgdev_engine(ts_relay_wgdev(b->relay)), b->phone_pub);
   wg_peer_stats st;
   wg_peer_get_stats(parent, &st);
   return st.last_handshake_ns;
 }
 
-static void provider_key(bed *b, uint8_t out[WG_KEY_LEN]) {
+static void provider_key(ts_bed *b, uint8_t out[WG_KEY_LEN]) {
   wg_device_public_key(ts_wgdev_engine(ts_provider_wgdev(b->prov)), out);
 }
 
 /* A new process runs: the restricted tunnel with the parent key handshook after
  * `since`, the negotiation ran again and succeeded (the n-th success), the engine
  * runs on a new ephemeral key, and the relay dropped the previous one. */
-static void check_relaunched(bed *b, ts_time since, uint32_t n, const uint8_t prev_key[WG_KEY_LEN]) {
+static void check_relaunched(ts_bed *b, ts_time since, uint32_t n,
+                             const uint8_t prev_key[WG_KEY_LEN]) {
   TS_CHECK(ts_provider_running(b->prov));
-  TS_CHECK_INT(pstats(b).launches, ==, n);
+  TS_CHECK_INT(ts_bed_pstats(b).launches, ==, n);
   TS_CHECK(parent_last_handshake(b) > since);
   TS_CHECK(ts_provider_negotiation_done(b->prov));
   TS_CHECK_INT(nstats(b).successes, ==, n);
   TS_CHECK_INT(nstats(b).timeouts + nstats(b).failures, ==, 0);
-  TS_CHECK_INT(status(b), ==, TS_VPN_CONNECTED);
+  TS_CHECK_INT(ts_bed_status(b), ==, TS_VPN_CONNECTED);
   check_on_ephemeral_peer(b);
   uint8_t key[WG_KEY_LEN];
   provider_key(b, key);
   TS_CHECK(memcmp(key, prev_key, WG_KEY_LEN) != 0);
   TS_CHECK(wg_device_find_peer(ts_wgdev_engine(ts_relay_wgdev(b->relay)), prev_key) == NULL);
-  ts_relay_stats rs = rstats(b);
+  ts_relay_stats rs = ts_bed_rstats(b);
   TS_CHECK_INT(rs.ephemeral_registered, ==, n);
   TS_CHECK_INT(rs.ephemeral_removed, ==, n - 1);
-  TS_CHECK_INT(b->decrypt_drops, ==, 0);
+  TS_CHECK_INT(seen.decrypt_drops, ==, 0);
 }
 
 /* An attempt that fails after the switch goes back to the parent key: the relay cannot
@@ -444,7 +286,7 @@ static void check_relaunched(bed *b, ts_time since, uint32_t n, const uint8_t pr
  * once the relay is back, that restricted tunnel handshakes (the relay drops the
  * unused ephemeral peer), and the second attempt succeeds on a new one. */
 TS_TEST(gt12_a_switch_that_times_out_goes_back_to_the_parent_key) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = "ios-18", .ian = true, .monitor = true,
             .path = TS_MONITOR_PATH_USERSPACE_NETSTACK, .negotiate = true,
             .neg_path = TS_NEG_PATH_NETSTACK, .relay_serves = true,
@@ -452,38 +294,38 @@ TS_TEST(gt12_a_switch_that_times_out_goes_back_to_the_parent_key) {
   TS_CHECK_INT(build(&b, &o, 171), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
   const ts_time switched = SETTINGS_DELAY + 3 * HS_RTT;
-  TS_CHECK_INT(run_to(&b, switched - 1), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, switched - 1), ==, 0);
   TS_CHECK_INT(ts_world_link_set_up(b.w, b.relay_link, false), ==, 0);
-  TS_CHECK_INT(run_to(&b, switched), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, switched), ==, 0);
   TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_REKEYING);
   uint8_t key[WG_KEY_LEN];
   provider_key(&b, key);
   TS_CHECK(memcmp(key, b.phone_pub, WG_KEY_LEN) != 0);
-  TS_CHECK_INT(rstats(&b).ephemeral_peers, ==, 1);
+  TS_CHECK_INT(ts_bed_rstats(&b).ephemeral_peers, ==, 1);
   /* The attempt's timeout (10 s) runs from the response. */
-  TS_CHECK_INT(run_to(&b, switched + 10 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, switched + 10 * TS_SEC), ==, 0);
   TS_CHECK_INT(nstats(&b).timeouts, ==, 1);
   TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_WAIT_TUNNEL);
   provider_key(&b, key);
   TS_CHECK(memcmp(key, b.phone_pub, WG_KEY_LEN) == 0);
-  TS_CHECK_INT(b.attempt_count, ==, 1);
-  TS_CHECK_INT(b.attempts[0].outcome, ==, TS_NEG_OUTCOME_TIMEOUT);
-  TS_CHECK_INT(b.attempts[0].reached, ==, TS_NEG_STATE_REKEYING);
-  TS_CHECK_INT(run_to(&b, 12 * TS_SEC), ==, 0);
+  TS_CHECK_INT(seen.attempt_count, ==, 1);
+  TS_CHECK_INT(seen.attempts[0].outcome, ==, TS_NEG_OUTCOME_TIMEOUT);
+  TS_CHECK_INT(seen.attempts[0].reached, ==, TS_NEG_STATE_REKEYING);
+  TS_CHECK_INT(ts_bed_run_to(&b, 12 * TS_SEC), ==, 0);
   TS_CHECK_INT(ts_world_link_set_up(b.w, b.relay_link, true), ==, 0);
-  TS_CHECK_INT(run_to(&b, 40 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 40 * TS_SEC), ==, 0);
   TS_CHECK(parent_last_handshake(&b) > 12 * TS_SEC);
   TS_CHECK(ts_provider_negotiation_done(b.prov));
   ts_neg_stats ns = nstats(&b);
   TS_CHECK_INT(ns.attempts, ==, 2);
   TS_CHECK_INT(ns.successes, ==, 1);
   TS_CHECK_INT(ns.psk_installs, ==, 2);
-  TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTED);
+  TS_CHECK_INT(ts_bed_status(&b), ==, TS_VPN_CONNECTED);
   check_on_ephemeral_peer(&b);
-  ts_relay_stats rs = rstats(&b);
+  ts_relay_stats rs = ts_bed_rstats(&b);
   TS_CHECK_INT(rs.ephemeral_registered, ==, 2);
   TS_CHECK_INT(rs.ephemeral_removed, ==, 1);
-  TS_CHECK_INT(b.decrypt_drops, ==, 0);
+  TS_CHECK_INT(seen.decrypt_drops, ==, 0);
   TS_CHECK_INT(b.leaks, ==, 0);
   ts_world_destroy(b.w);
 }
@@ -497,16 +339,16 @@ TS_TEST(gt12_a_switch_that_times_out_goes_back_to_the_parent_key) {
  * packet; then it crashes and the app starts it. Each new process gets its
  * restricted tunnel, negotiates again, and the app's traffic flows again. */
 TS_TEST(gt12_a_relaunched_process_gets_its_tunnel_back) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = "ios-18", .ian = true, .monitor = true,
             .path = TS_MONITOR_PATH_USERSPACE_NETSTACK, .negotiate = true,
             .neg_path = TS_NEG_PATH_NETSTACK, .relay_serves = true, .on_demand = true,
             .completion = TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION};
   TS_CHECK_INT(build(&b, &o, 170), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, 200 * TS_MS, 40);
+  ts_phone_app *app = ts_bed_add_ping(&b, "app", &b.server_addr, 200 * TS_MS, 40);
   TS_CHECK(app != NULL);
-  TS_CHECK_INT(run_to(&b, 5 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 5 * TS_SEC), ==, 0);
   TS_CHECK(ts_provider_negotiation_done(b.prov));
   check_on_ephemeral_peer(&b);
   uint8_t key1[WG_KEY_LEN];
@@ -518,10 +360,10 @@ TS_TEST(gt12_a_relaunched_process_gets_its_tunnel_back) {
    * process knows nothing of it. On-demand starts it on the ping at 5.2 s. */
   TS_CHECK_INT(ts_phone_vpn_kill(b.ph, TS_STOP_NONE, TS_EXIT_JETSAM), ==, 0);
   TS_CHECK(!ts_provider_running(b.prov));
-  TS_CHECK_INT(rstats(&b).ephemeral_peers, ==, 1);
-  TS_CHECK_INT(run_to(&b, 15 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_rstats(&b).ephemeral_peers, ==, 1);
+  TS_CHECK_INT(ts_bed_run_to(&b, 15 * TS_SEC), ==, 0);
   check_relaunched(&b, 5 * TS_SEC, 2, key1);
-  TS_CHECK_INT(pstats(&b).kills, ==, 1);
+  TS_CHECK_INT(ts_bed_pstats(&b).kills, ==, 1);
   /* The pings from 6.2 s on came back (5.2 s started the relaunch and was dropped). */
   TS_CHECK_INT(app_stats(app).received, ==, received + 9);
   received = app_stats(app).received;
@@ -531,7 +373,7 @@ TS_TEST(gt12_a_relaunched_process_gets_its_tunnel_back) {
   provider_key(&b, key2);
   TS_CHECK_INT(ts_provider_crash(b.prov), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  TS_CHECK_INT(run_to(&b, 25 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 25 * TS_SEC), ==, 0);
   check_relaunched(&b, 15 * TS_SEC, 3, key2);
   TS_CHECK_INT(app_stats(app).received, ==, received + 9);
   TS_CHECK_INT(b.leaks, ==, 0);
@@ -543,18 +385,18 @@ TS_TEST(gt12_a_relaunched_process_gets_its_tunnel_back) {
 
 /* Attempt k (0-based) timed out after its scheduled timeout; the next one started
  * one handshake round trip later (the reconnect's handshake). */
-static void check_schedule(const bed *b, uint32_t n) {
+static void check_schedule(uint32_t n) {
   ts_neg_config d;
   ts_neg_config_default(&d);
-  TS_CHECK_INT(b->attempt_count, >=, n);
-  TS_CHECK_INT(b->attempts[0].started, ==, SETTINGS_DELAY + HS_RTT);
+  TS_CHECK_INT(seen.attempt_count, >=, n);
+  TS_CHECK_INT(seen.attempts[0].started, ==, SETTINGS_DELAY + HS_RTT);
   for (uint32_t k = 0; k < n; k++) {
-    const ts_neg_attempt *a = &b->attempts[k];
+    const ts_neg_attempt *a = &seen.attempts[k];
     TS_CHECK_INT(a->number, ==, k + 1);
     TS_CHECK_INT(a->outcome, ==, TS_NEG_OUTCOME_TIMEOUT);
     TS_CHECK_INT(a->timeout, ==, ts_neg_attempt_timeout(&d, k + 1));
     TS_CHECK_INT(a->ended - a->started, ==, a->timeout);
-    if (k + 1 < n) TS_CHECK_INT(b->attempts[k + 1].started, ==, a->ended + HS_RTT);
+    if (k + 1 < n) TS_CHECK_INT(seen.attempts[k + 1].started, ==, a->ended + HS_RTT);
   }
 }
 
@@ -571,26 +413,26 @@ static void check_never_viable(const ts_neg_attempt *a) {
 }
 
 TS_TEST(gt10_nwtcpconnection_never_viable_under_ian_cycles_on_the_schedule) {
-  bed b;
+  ts_bed b;
   /* Completion after settings, so the start watchdog does not end the cycle: the
    * schedule itself is under test here. 12 attempts: the 11th is the 10th retry. */
   opts o = {.profile = "ios-17", .ian = true, .negotiate = true,
             .neg_path = TS_NEG_PATH_NWTCPCONNECTION, .relay_serves = true};
   TS_CHECK_INT(build(&b, &o, 100), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, TS_SEC, 5);
+  ts_phone_app *app = ts_bed_add_ping(&b, "app", &b.server_addr, TS_SEC, 5);
   TS_CHECK(app != NULL);
   /* 0.14 + 10 + 20 + 9 x 30 s, and 11 reconnect round trips: attempt 12 runs. */
   const ts_time end = SETTINGS_DELAY + HS_RTT + 300 * TS_SEC + 11 * HS_RTT + TS_SEC;
-  TS_CHECK_INT(run_to(&b, end), ==, 0);
-  check_schedule(&b, 11);
-  for (uint32_t k = 0; k < 11; k++) check_never_viable(&b.attempts[k]);
+  TS_CHECK_INT(ts_bed_run_to(&b, end), ==, 0);
+  check_schedule(11);
+  for (uint32_t k = 0; k < 11; k++) check_never_viable(&seen.attempts[k]);
   ts_neg_stats ns = nstats(&b);
   TS_CHECK_INT(ns.attempts, ==, 12);
   TS_CHECK_INT(ns.timeouts, ==, 11);
   TS_CHECK_INT(ns.reconnects, ==, 11);
   TS_CHECK_INT(ns.successes + ns.psk_installs + ns.responses + ns.open_errors, ==, 0);
-  TS_CHECK_INT(pstats(&b).handshakes, ==, 12); /* the first one and one per reconnect */
+  TS_CHECK_INT(ts_bed_pstats(&b).handshakes, ==, 12); /* the first one and one per reconnect */
   /* Retries exhausted: Mullvad keeps cycling at 30 s. */
   TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_CONNECTING);
   ts_neg_attempt last;
@@ -600,7 +442,7 @@ TS_TEST(gt10_nwtcpconnection_never_viable_under_ian_cycles_on_the_schedule) {
   TS_CHECK_INT(last.timeout, ==, 30 * TS_SEC);
   check_never_viable(&last); /* live */
   TS_CHECK(!ts_provider_negotiation_done(b.prov));
-  TS_CHECK_INT(rstats(&b).gateway_stack_in, ==, 0); /* no SYN ever reached the relay */
+  TS_CHECK_INT(ts_bed_rstats(&b).gateway_stack_in, ==, 0); /* no SYN ever reached the relay */
   /* Nothing left the phone but tunnel UDP; the app's pings went through the tunnel. */
   TS_CHECK_INT(b.leaks, ==, 0);
   TS_CHECK_INT(app_stats(app).received, ==, 5);
@@ -608,25 +450,25 @@ TS_TEST(gt10_nwtcpconnection_never_viable_under_ian_cycles_on_the_schedule) {
 }
 
 TS_TEST(gt10_after_negotiation_the_vpn_never_connects_under_ian) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = "ios-17", .ian = true, .negotiate = true,
             .neg_path = TS_NEG_PATH_NWTCPCONNECTION, .relay_serves = true,
             .completion = TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION};
   TS_CHECK_INT(build(&b, &o, 101), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, TS_SEC, 100);
+  ts_phone_app *app = ts_bed_add_ping(&b, "app", &b.server_addr, TS_SEC, 100);
   TS_CHECK(app != NULL);
   /* Timeouts at 10.14 and 30.18 s; the start watchdog (60 s, F-60S) ends it at 60 s,
    * before the third (60.22 s). */
-  TS_CHECK_INT(run_to(&b, 60 * TS_SEC - 1), ==, 0);
-  TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTING);
-  check_schedule(&b, 2);
+  TS_CHECK_INT(ts_bed_run_to(&b, 60 * TS_SEC - 1), ==, 0);
+  TS_CHECK_INT(ts_bed_status(&b), ==, TS_VPN_CONNECTING);
+  check_schedule(2);
   TS_CHECK_INT(nstats(&b).attempts, ==, 3);
-  TS_CHECK_INT(run_to(&b, 120 * TS_SEC), ==, 0);
-  TS_CHECK(!b.ever_connected);
+  TS_CHECK_INT(ts_bed_run_to(&b, 120 * TS_SEC), ==, 0);
+  TS_CHECK(!seen.ever_connected);
   TS_CHECK(!ts_provider_running(b.prov));
-  TS_CHECK_INT(b.attempt_count, ==, 3);
-  TS_CHECK_INT(b.attempts[2].outcome, ==, TS_NEG_OUTCOME_ABORTED);
+  TS_CHECK_INT(seen.attempt_count, ==, 3);
+  TS_CHECK_INT(seen.attempts[2].outcome, ==, TS_NEG_OUTCOME_ABORTED);
   TS_CHECK_INT(ts_vpn_session_exit_count(ts_phone_session(b.ph), TS_EXIT_WATCHDOG) +
                    ts_vpn_session_exit_count(ts_phone_session(b.ph), TS_EXIT_STOPPED),
                ==, 1);
@@ -638,24 +480,24 @@ TS_TEST(gt10_after_negotiation_the_vpn_never_connects_under_ian) {
 
 /* One negotiation that succeeds on an OS socket path (no includeAllNetworks). */
 static void negotiation_succeeds(const char *profile, ts_neg_path path, uint64_t seed) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = profile, .negotiate = true, .neg_path = path, .relay_serves = true,
             .completion = TS_PROVIDER_COMPLETE_AFTER_NEGOTIATION};
   TS_CHECK_INT(build(&b, &o, seed), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, 6 * TS_SEC, 5);
+  ts_phone_app *app = ts_bed_add_ping(&b, "app", &b.server_addr, 6 * TS_SEC, 5);
   TS_CHECK(app != NULL);
-  TS_CHECK_INT(run_to(&b, 15 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 15 * TS_SEC), ==, 0);
   TS_CHECK(ts_provider_negotiation_done(b.prov));
-  TS_CHECK_INT(status(&b), ==, TS_VPN_CONNECTED);
+  TS_CHECK_INT(ts_bed_status(&b), ==, TS_VPN_CONNECTED);
   ts_neg_stats ns = nstats(&b);
   TS_CHECK_INT(ns.attempts, ==, 1);
   TS_CHECK_INT(ns.successes, ==, 1);
   TS_CHECK_INT(ns.psk_installs, ==, 1);
-  TS_CHECK_INT(rstats(&b).negotiations_ok, ==, 1);
+  TS_CHECK_INT(ts_bed_rstats(&b).negotiations_ok, ==, 1);
   check_on_ephemeral_peer(&b);
-  TS_CHECK_INT(b.attempt_count, ==, 1);
-  const ts_neg_attempt *a = &b.attempts[0];
+  TS_CHECK_INT(seen.attempt_count, ==, 1);
+  const ts_neg_attempt *a = &seen.attempts[0];
   TS_CHECK_INT(a->outcome, ==, TS_NEG_OUTCOME_DONE);
   TS_CHECK(a->os_socket);
   TS_CHECK(a->viable);
@@ -681,15 +523,15 @@ TS_TEST(gt10_nwtcpconnection_succeeds_without_ian) {
 TS_TEST(gt11_nwconnection_virtual_interface_tcp_fails_under_ian_only) {
   negotiation_succeeds("ios-18", TS_NEG_PATH_NWCONNECTION_VIRTUAL, 110);
   if (ts_test_failed_now()) return;
-  bed b;
+  ts_bed b;
   opts o = {.profile = "ios-18", .ian = true, .negotiate = true,
             .neg_path = TS_NEG_PATH_NWCONNECTION_VIRTUAL, .relay_serves = true};
   TS_CHECK_INT(build(&b, &o, 111), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  TS_CHECK_INT(run_to(&b, 45 * TS_SEC), ==, 0);
-  check_schedule(&b, 2);
+  TS_CHECK_INT(ts_bed_run_to(&b, 45 * TS_SEC), ==, 0);
+  check_schedule(2);
   for (uint32_t k = 0; k < 2; k++) {
-    const ts_neg_attempt *a = &b.attempts[k];
+    const ts_neg_attempt *a = &seen.attempts[k];
     TS_CHECK(a->os_socket);
     TS_CHECK_INT(a->nw_state, ==, TS_NW_WAITING);
     TS_CHECK(!a->viable);
@@ -708,7 +550,7 @@ TS_TEST(gt11_nwconnection_virtual_interface_tcp_fails_under_ian_only) {
 /* ------------------------------------------------------------------ the mux */
 
 TS_TEST(mux_the_netstack_and_an_app_share_the_gateway_without_stealing) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = "ios-18", .ian = true, .monitor = true,
             .path = TS_MONITOR_PATH_USERSPACE_NETSTACK, .negotiate = true,
             .neg_path = TS_NEG_PATH_NETSTACK, .relay_serves = true};
@@ -716,26 +558,26 @@ TS_TEST(mux_the_netstack_and_an_app_share_the_gateway_without_stealing) {
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
   /* Another app pings the same gateway through utun while the monitor pings it
    * through the netstack, the negotiation's TCP running at the same time. */
-  ts_phone_app *app = add_ping(&b, "other-app", &b.gateway, 200 * TS_MS, 20);
+  ts_phone_app *app = ts_bed_add_ping(&b, "other-app", &b.gateway, 200 * TS_MS, 20);
   TS_CHECK(app != NULL);
-  TS_CHECK_INT(run_to(&b, 25 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 25 * TS_SEC), ==, 0);
   TS_CHECK(ts_provider_negotiation_done(b.prov));
   ts_phone_app_stats as = app_stats(app);
   TS_CHECK_INT(as.sent, ==, 20);
   TS_CHECK_INT(as.received, ==, 20);
   TS_CHECK_INT(as.last_verdict.kind, ==, TS_VERDICT_TUNNEL);
-  ts_monitor_stats ms = mstats(&b);
+  ts_monitor_stats ms = ts_bed_mstats(&b);
   TS_CHECK_INT(ms.pings_sent, >=, 3);
   TS_CHECK_INT(ms.replies, ==, ms.pings_sent);
   /* Every gateway echo answered: the app's and the monitor's. */
-  TS_CHECK_INT(rstats(&b).gateway_echoes, ==, as.sent + ms.pings_sent);
+  TS_CHECK_INT(ts_bed_rstats(&b).gateway_echoes, ==, as.sent + ms.pings_sent);
   /* The mux gave the netstack exactly the monitor's replies and the negotiation's
    * segments; utun got the app's replies, and the phone claimed all of them. */
   ts_mux_stats xs;
   ts_mux_get_stats(ts_provider_mux(b.prov), &xs);
   TS_CHECK_INT(xs.tracked_icmp, ==, 1);
   TS_CHECK_INT(xs.tracked_tcp, ==, 1);
-  TS_CHECK_INT(xs.inbound_netstack, ==, pstats(&b).netstack_in);
+  TS_CHECK_INT(xs.inbound_netstack, ==, ts_bed_pstats(&b).netstack_in);
   TS_CHECK_INT(xs.inbound_netstack, >, ms.replies);
   ts_phone_stats ps;
   ts_phone_get_stats(b.ph, &ps);
@@ -749,7 +591,7 @@ TS_TEST(mux_the_netstack_and_an_app_share_the_gateway_without_stealing) {
 /* ---------------------------------------------------------- process ends */
 
 TS_TEST(process_end_destroys_the_netstack_and_a_new_launch_makes_a_fresh_one) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = "ios-18", .monitor = true, .path = TS_MONITOR_PATH_USERSPACE_NETSTACK};
   TS_CHECK_INT(build(&b, &o, 140), ==, 0);
   const uint32_t free0 = ts_netstack_available();
@@ -758,13 +600,13 @@ TS_TEST(process_end_destroys_the_netstack_and_a_new_launch_makes_a_fresh_one) {
   for (int round = 0; round < 4; round++) {
     ts_time t = ts_world_now(b.w);
     TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-    TS_CHECK_INT(run_to(&b, t + 10 * TS_SEC), ==, 0);
+    TS_CHECK_INT(ts_bed_run_to(&b, t + 10 * TS_SEC), ==, 0);
     TS_CHECK(ts_provider_netstack(b.prov) != NULL);
     TS_CHECK_INT(ts_netstack_available(), ==, free0 - 1);
-    TS_CHECK_INT(pstats(&b).netstack_created, ==, round + 1);
+    TS_CHECK_INT(ts_bed_pstats(&b).netstack_created, ==, round + 1);
     /* The monitor reaches connected through each process's instance. */
-    TS_CHECK_INT(mstats(&b).connected, ==, round + 1);
-    TS_CHECK_INT(mstats(&b).replies, >=, round + 1);
+    TS_CHECK_INT(ts_bed_mstats(&b).connected, ==, round + 1);
+    TS_CHECK_INT(ts_bed_mstats(&b).replies, >=, round + 1);
     if (round == 0) TS_CHECK_INT(ts_phone_vpn_kill(b.ph, TS_STOP_NONE, TS_EXIT_WATCHDOG), ==, 0);
     if (round == 1) TS_CHECK_INT(ts_provider_crash(b.prov), ==, 0);
     if (round == 2) {
@@ -772,11 +614,11 @@ TS_TEST(process_end_destroys_the_netstack_and_a_new_launch_makes_a_fresh_one) {
       TS_CHECK_INT(ts_phone_unlock(b.ph), ==, 0);
     }
     if (round == 3) TS_CHECK_INT(ts_provider_stop(b.prov, TS_STOP_USER_INITIATED), ==, 0);
-    TS_CHECK_INT(run_to(&b, t + 11 * TS_SEC), ==, 0);
+    TS_CHECK_INT(ts_bed_run_to(&b, t + 11 * TS_SEC), ==, 0);
     TS_CHECK(!ts_provider_running(b.prov));
     TS_CHECK(ts_provider_netstack(b.prov) == NULL);
     TS_CHECK_INT(ts_netstack_available(), ==, free0);
-    TS_CHECK_INT(pstats(&b).netstack_destroyed, ==, round + 1);
+    TS_CHECK_INT(ts_bed_pstats(&b).netstack_destroyed, ==, round + 1);
     TS_CHECK_INT(ts_mux_flow_count(ts_provider_mux(b.prov)), ==, 0);
     TS_CHECK_INT(ts_vpn_session_status(s), ==, TS_VPN_DISCONNECTED);
   }
@@ -784,7 +626,7 @@ TS_TEST(process_end_destroys_the_netstack_and_a_new_launch_makes_a_fresh_one) {
   TS_CHECK_INT(ts_packet_pool_outstanding(ts_world_pool(b.w)), ==, 0);
   /* And with the world: a running process's instance is freed by ts_world_destroy. */
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  TS_CHECK_INT(run_to(&b, ts_world_now(b.w) + TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, ts_world_now(b.w) + TS_SEC), ==, 0);
   TS_CHECK_INT(ts_netstack_available(), ==, free0 - 1);
   ts_world_destroy(b.w);
   TS_CHECK_INT(ts_netstack_available(), ==, free0 + 0);
@@ -793,18 +635,18 @@ TS_TEST(process_end_destroys_the_netstack_and_a_new_launch_makes_a_fresh_one) {
 /* ------------------------------------------------------------- give up */
 
 TS_TEST(exhausted_retries_with_error_state_give_up_into_negotiation_failed) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = "ios-17", .ian = true, .negotiate = true,
             .neg_path = TS_NEG_PATH_NWTCPCONNECTION, .relay_serves = true,
             .on_exhausted = TS_NEG_EXHAUSTED_ERROR_STATE, .max_retries = 2};
   TS_CHECK_INT(build(&b, &o, 150), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  ts_phone_app *app = add_ping(&b, "app", &b.server_addr, 70 * TS_SEC, 5);
+  ts_phone_app *app = ts_bed_add_ping(&b, "app", &b.server_addr, 70 * TS_SEC, 5);
   TS_CHECK(app != NULL);
   /* Attempts end at 10.14, 30.18 and 60.22 s; the third is the second retry. */
-  TS_CHECK_INT(run_to(&b, 80 * TS_SEC), ==, 0);
-  check_schedule(&b, 3);
-  TS_CHECK_INT(b.attempt_count, ==, 3);
+  TS_CHECK_INT(ts_bed_run_to(&b, 80 * TS_SEC), ==, 0);
+  check_schedule(3);
+  TS_CHECK_INT(seen.attempt_count, ==, 3);
   TS_CHECK_INT(nstats(&b).attempts, ==, 3);
   TS_CHECK_INT(nstats(&b).reconnects, ==, 2);
   TS_CHECK_INT(ts_provider_negotiation_state(b.prov), ==, TS_NEG_STATE_GAVE_UP);
@@ -816,9 +658,9 @@ TS_TEST(exhausted_retries_with_error_state_give_up_into_negotiation_failed) {
   TS_CHECK_INT(b.leaks, ==, 0);
   /* A new process starts a fresh schedule. */
   TS_CHECK_INT(ts_provider_stop(b.prov, TS_STOP_USER_INITIATED), ==, 0);
-  TS_CHECK_INT(run_to(&b, 81 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 81 * TS_SEC), ==, 0);
   TS_CHECK_INT(ts_provider_start(b.prov, TS_START_APP), ==, 0);
-  TS_CHECK_INT(run_to(&b, 82 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 82 * TS_SEC), ==, 0);
   ts_neg_attempt last;
   TS_CHECK(ts_provider_negotiation_last(b.prov, &last));
   TS_CHECK_INT(last.number, ==, 1);
@@ -829,13 +671,13 @@ TS_TEST(exhausted_retries_with_error_state_give_up_into_negotiation_failed) {
 /* ------------------------------------------------------------ determinism */
 
 static void gt12_hash(uint64_t seed, char out[TS_TRACE_HASH_HEX]) {
-  bed b;
+  ts_bed b;
   opts o = {.profile = "ios-18", .ian = true, .monitor = true,
             .path = TS_MONITOR_PATH_USERSPACE_NETSTACK, .negotiate = true,
             .neg_path = TS_NEG_PATH_NETSTACK, .relay_serves = true};
   out[0] = 0;
   if (build(&b, &o, seed) || ts_provider_start(b.prov, TS_START_APP) ||
-      !add_ping(&b, "app", &b.server_addr, TS_SEC, 10) || run_to(&b, 20 * TS_SEC) ||
+      !ts_bed_add_ping(&b, "app", &b.server_addr, TS_SEC, 10) || ts_bed_run_to(&b, 20 * TS_SEC) ||
       !ts_provider_negotiation_done(b.prov)) {
     if (b.w) ts_world_destroy(b.w);
     return;
