@@ -172,6 +172,7 @@ static void fill_negotiation(const struct run_world *rw, const ts_scenario_negot
   nc->timeout_initial = n->timeout_initial;
   nc->timeout_max = n->timeout_max;
   nc->max_retries = n->max_retries;
+  nc->on_exhausted = n->give_up ? TS_NEG_EXHAUSTED_ERROR_STATE : TS_NEG_EXHAUSTED_CYCLE;
 }
 
 static void fill_monitor(const ts_scenario_monitor *m, ts_monitor_config *mc) {

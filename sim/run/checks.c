@@ -33,6 +33,7 @@ struct run_checks {
   ts_lockout *lockout;
   ts_livelock *livelock[LL_COUNT];
   ts_explainer *explainer;
+  char ll_last[LL_COUNT][TS_LIVELOCK_LABEL]; /* each stream's latest label */
   uint64_t answered, attempted;     /* the apps' totals at the last sample */
   ts_time first_success;
   bool connected_ever;              /* the session reached connected at least once */
@@ -187,6 +188,7 @@ static void on_event(void *ctx, ts_time now, const char *kind, const char *subje
     char label[TS_LIVELOCK_LABEL];
     label_of(text, label, sizeof label); /* masked and cut to a label's size */
     ts_livelock_observe(c->livelock[which], now, ll_subject[which], label);
+    memcpy(c->ll_last[which], label, sizeof label);
   }
   if (moment) add_moment(c, now, text);
 }
@@ -372,6 +374,9 @@ static void collect_livelocks(struct run_checks *c, ts_run_result *r) {
     ts_livelock_finding f[2];
     size_t n = ts_livelock_find(c->livelock[i], f, 2);
     for (size_t k = 0; k < n && r->livelock_count < TS_RUN_MAX_LIVELOCKS; k++) {
+      /* A loop the stream has left (its latest state is not one of the loop's: the
+       * provider gave up, the download completed) ended; a livelock is still going. */
+      if (!strstr(f[k].cycle, c->ll_last[i])) continue;
       ts_run_livelock *l = &r->livelocks[r->livelock_count++];
       snprintf(l->cycle, sizeof l->cycle, "%s: %s", ll_subject[i], f[k].cycle);
       l->repeats = (uint32_t)f[k].repeats;

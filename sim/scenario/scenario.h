@@ -316,6 +316,8 @@ typedef struct ts_scenario_negotiation {
   ts_time timeout_initial;    /* default 10s, doubling */
   ts_time timeout_max;        /* default 30s */
   uint32_t max_retries;       /* default 10 */
+  bool give_up;               /* after max-retries: the error state (INF) instead of cycling
+                                 at timeout-max (Mullvad's code cycles); default false */
   ts_srcpos pos;
 } ts_scenario_negotiation;
 

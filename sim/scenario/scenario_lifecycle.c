@@ -152,6 +152,7 @@ static const key_spec negotiation_keys[] = {
     {"timeout-max", sc_parse_duration, NEG(timeout_max), TS_MS, 3600 * TS_SEC, "timeout-max: 30s",
      0, VARIANT_ALL},
     {"max-retries", sc_parse_u32, NEG(max_retries), 0, 1000, "max-retries: 10", 0, VARIANT_ALL},
+    {"give-up", sc_parse_bool, NEG(give_up), 0, 0, "give-up: false", 0, VARIANT_ALL},
 };
 CHECK_TABLE_SIZE(negotiation_keys);
 

@@ -359,7 +359,7 @@ static void write_vpn(FILE *f, const ts_scenario *s, const ts_scenario_vpn *v) {
             n->port);
     write_duration(f, "      ", "timeout-initial", n->timeout_initial);
     write_duration(f, "      ", "timeout-max", n->timeout_max);
-    fprintf(f, "      max-retries: %u\n", n->max_retries);
+    fprintf(f, "      max-retries: %u\n      give-up: %s\n", n->max_retries, yes(n->give_up));
   }
   fprintf(f, "    start-blocks: %s\n    settings-never-complete: %s\n", yes(v->start_blocks),
           yes(v->settings_never_complete));

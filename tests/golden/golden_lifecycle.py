@@ -302,6 +302,19 @@ for tag, ian in (("on", True), ("off", False)):
         ok = j is not None and rc == (1 if ian else 0) and gt11tcp(ian)(j, profile)
         check(name, ok, json.dumps(j and {"obligations": j["obligations"], "livelocks": j["livelocks"]})[:2000])
 
+# GT-10 with give-up: after 2 retries the provider enters its error state (negotiation-failed)
+# instead of cycling; with IAN nothing leaks either way.
+src = open(GT + "gt-10-nwtcpconnection-negotiation-ian-on.yaml").read()
+alt = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gt10-giveup-{os.getpid()}.yaml")
+with open(alt, "w") as f:
+    f.write(src.replace("negotiation: {path: nwtcpconnection}",
+                        "negotiation: {path: nwtcpconnection, max-retries: 2, give-up: true}"))
+rc, j, err = run_path(alt, "ios-15")
+os.remove(alt)
+check("gt-10_give_up_enters_the_error_state", j is not None and "give-up: true" not in src
+      and moments(j, "negotiation-failed") and not livelock(j, "negotiation", "timeout")
+      and not j["findings"], err.strip() or json.dumps(j and j["timeline"])[:1500])
+
 # The recovery analysis is a replay: the branches' prefix is the lockout run itself, so the
 # whole JSON is the same in two processes, and --no-recovery leaves the run's own verdict alone.
 rc1, a, _ = run("gt-06-app-update-ian-on.yaml", "ios-18")
