@@ -43,7 +43,7 @@ struct ts_explainer {
 static const char *const subject_nodes[TS_EXPLAIN_SUBJECT_COUNT] = {
     [TS_EXPLAIN_APPS] = N_APPS,         [TS_EXPLAIN_TUNNEL] = N_TUNNEL,
     [TS_EXPLAIN_MONITOR] = N_MONITOR,   [TS_EXPLAIN_UPDATE] = N_UPDATE,
-    [TS_EXPLAIN_DOWNLOAD] = N_DOWNLOAD,
+    [TS_EXPLAIN_DOWNLOAD] = N_DOWNLOAD, [TS_EXPLAIN_NEGOTIATION] = N_NEGOTIATION,
 };
 
 const char *ts_explain_subject_node(ts_explain_subject s) {

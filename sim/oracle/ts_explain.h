@@ -89,6 +89,7 @@ typedef enum ts_explain_subject {
   TS_EXPLAIN_MONITOR,  /* "monitor": the monitor confirmed the tunnel */
   TS_EXPLAIN_UPDATE,   /* "App Store update": the update is installed */
   TS_EXPLAIN_DOWNLOAD, /* "download": the update's download is done */
+  TS_EXPLAIN_NEGOTIATION, /* "negotiation": the ephemeral-peer negotiation is done */
   TS_EXPLAIN_SUBJECT_COUNT
 } ts_explain_subject;
 

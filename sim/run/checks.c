@@ -131,6 +131,13 @@ static void text_of(const char *kind, const char *detail, char *out, size_t n) {
 
 static bool starts(const char *s, const char *prefix) { return s && !strncmp(s, prefix, strlen(prefix)); }
 
+/* The first time an obligation of this kind is met. */
+static void meet(struct run_checks *c, ts_scenario_obligation_kind what, ts_time now) {
+  const ts_scenario_checks *sc = &c->rw->scenario->checks;
+  for (size_t i = 0; i < sc->obligation_count; i++)
+    if (sc->obligations[i].what == what && c->met[i] == TS_TIME_NEVER) c->met[i] = now;
+}
+
 static void on_event(void *ctx, ts_time now, const char *kind, const char *subject,
                      const char *detail) {
   struct run_checks *c = ctx;
@@ -144,10 +151,7 @@ static void on_event(void *ctx, ts_time now, const char *kind, const char *subje
     snprintf(text, sizeof text, "VPN %s", detail ? detail : "");
     if (detail && strstr(detail, "-> connected")) {
       c->connected_ever = true;
-      for (size_t i = 0; i < c->rw->scenario->checks.obligation_count; i++)
-        if (c->rw->scenario->checks.obligations[i].what == TS_SCENARIO_OBLIGE_TUNNEL_CONNECTED &&
-            c->met[i] == TS_TIME_NEVER)
-          c->met[i] = now;
+      meet(c, TS_SCENARIO_OBLIGE_TUNNEL_CONNECTED, now);
     }
   } else if (!strcmp(kind, "provider-killed") || !strcmp(kind, "vpn-watchdog") ||
              !strcmp(kind, "launch-refused") || !strcmp(kind, "on-demand") ||
@@ -162,15 +166,15 @@ static void on_event(void *ctx, ts_time now, const char *kind, const char *subje
     text_of(kind, detail, text, sizeof text);
     if (detail && !strcmp(detail, "connected")) {
       progress(c, LL_MONITOR, now);
-      for (size_t i = 0; i < c->rw->scenario->checks.obligation_count; i++)
-        if (c->rw->scenario->checks.obligations[i].what == TS_SCENARIO_OBLIGE_MONITOR_CONFIRMED &&
-            c->met[i] == TS_TIME_NEVER)
-          c->met[i] = now;
+      meet(c, TS_SCENARIO_OBLIGE_MONITOR_CONFIRMED, now);
     }
   } else if (!strcmp(kind, "provider-negotiation")) {
     which = LL_NEGOTIATION;
     text_of("negotiation", detail, text, sizeof text);
-    if (detail && strstr(detail, "done")) progress(c, LL_NEGOTIATION, now);
+    if (detail && strstr(detail, "done")) {
+      progress(c, LL_NEGOTIATION, now);
+      meet(c, TS_SCENARIO_OBLIGE_NEGOTIATION_DONE, now);
+    }
   } else if (!strcmp(kind, "appstore")) {
     which = LL_APPSTORE;
     text_of("App Store", detail, text, sizeof text);
@@ -287,6 +291,7 @@ static const ts_explain_subject obligation_subject[TS_SCENARIO_OBLIGATION_COUNT]
     [TS_SCENARIO_OBLIGE_MONITOR_CONFIRMED] = TS_EXPLAIN_MONITOR,
     [TS_SCENARIO_OBLIGE_DOWNLOAD_DONE] = TS_EXPLAIN_DOWNLOAD,
     [TS_SCENARIO_OBLIGE_APPS_REACH] = TS_EXPLAIN_APPS,
+    [TS_SCENARIO_OBLIGE_NEGOTIATION_DONE] = TS_EXPLAIN_NEGOTIATION,
 };
 
 /* obligation < 0: the lockout at the heal deadline. */

@@ -456,6 +456,7 @@ typedef enum ts_scenario_obligation_kind {
   TS_SCENARIO_OBLIGE_MONITOR_CONFIRMED,    /* the tunnel monitor saw a reply */
   TS_SCENARIO_OBLIGE_DOWNLOAD_DONE,        /* the App Store's update installed */
   TS_SCENARIO_OBLIGE_APPS_REACH,           /* an app got an answer from the internet */
+  TS_SCENARIO_OBLIGE_NEGOTIATION_DONE,     /* the ephemeral-peer negotiation completed */
   TS_SCENARIO_OBLIGATION_COUNT
 } ts_scenario_obligation_kind;
 

@@ -11,7 +11,7 @@
 
 static const char *const keychain_names[TS_SCENARIO_KEYCHAIN_COUNT] = {"blocked-state", "deadlock"};
 static const char *const obligation_names[TS_SCENARIO_OBLIGATION_COUNT] = {
-    "tunnel-connected", "monitor-confirmed", "download-done", "apps-reach"};
+    "tunnel-connected", "monitor-confirmed", "download-done", "apps-reach", "negotiation-done"};
 
 const char *ts_scenario_keychain_name(int k) {
   return k >= 0 && k < TS_SCENARIO_KEYCHAIN_COUNT ? keychain_names[k] : NULL;

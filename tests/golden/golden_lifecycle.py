@@ -215,10 +215,12 @@ def gt10(ian):
         """NWTCPConnection to 10.64.0.1:1337: under IAN never viable, the negotiation's
         10/20/30 s cycle, the tunnel never connects, nothing leaks; without IAN it works."""
         o = obligation(j, "tunnel-connected")
+        n = obligation(j, "negotiation-done")
         if not ian:
-            return o["met"] and not j["findings"] and app(j, "pinger")["received"] > 0
+            return o["met"] and n["met"] and not j["findings"] and app(j, "pinger")["received"] > 0
         loop = livelock(j, "negotiation", "timeout")
-        return (not o["met"] and o["deadlock"] and "never becomes viable" in o["explanation"]
+        return (not o["met"] and o["deadlock"] and not n["met"] and n["deadlock"]
+                and n["explanation"].endswith("[cycle] negotiation") and "never becomes viable" in o["explanation"]
                 and "ian-provider-silent-fail" in o["explanation"] and bool(loop)
                 and loop[0]["repeats"] >= 3 and not j["findings"] and app(j, "pinger")["received"] == 0
                 and moments(j, "attempt 2: timeout in connecting after 20000 ms"))
@@ -241,7 +243,7 @@ def gt12(j, profile):
     """The userspace netstack under IAN: the monitor's ping and the negotiation succeed,
     no leak, other apps (one pinging the same gateway through utun) unaffected."""
     return (obligation(j, "tunnel-connected")["met"] and obligation(j, "monitor-confirmed")["met"]
-            and not j["findings"] and moments(j, "handshake with psk done")
+            and obligation(j, "negotiation-done")["met"] and not j["findings"] and moments(j, "handshake with psk done")
             and app(j, "gateway-pinger")["received"] > 0 and app(j, "pinger")["received"] > 0
             and app(j, "browser")["received"] > 0 and not j["livelocks"])
 

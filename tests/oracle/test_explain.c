@@ -205,6 +205,10 @@ TS_TEST(the_negotiation_over_a_silent_socket_is_a_deadlock) {
   TS_CHECK_STR(e.steps[0].waits_for, "negotiation");
   TS_CHECK(strstr(e.chain, "attempt 3") != NULL);
   TS_CHECK(strstr(e.chain, "never becomes viable") != NULL);
+  /* The same cycle seen from the obligation "negotiation done". */
+  TS_CHECK_INT(ts_explain_missed(x, &s, TS_EXPLAIN_NEGOTIATION, "negotiation done by 60 s", &e), ==, 0);
+  TS_CHECK(e.deadlock);
+  TS_CHECK_STR(e.cycle_node, "negotiation");
 
   s.negotiation_state = "done";
   TS_CHECK_INT(ts_explain_missed(x, &s, TS_EXPLAIN_TUNNEL, "tunnel connected by 60 s", &e), ==, 0);
