@@ -364,3 +364,45 @@ TS_TEST(network_change_to_a_disconnect_network_stops_the_vpn) {
   TS_CHECK_INT(ts_vpn_session_since(ts_bed_session(&b)), ==, 3 * TS_SEC + SETTINGS_DELAY);
   ts_world_destroy(b.w);
 }
+
+/* Airplane mode takes every radio down (nothing leaves en0, the interface is down)
+ * and back up; turning it on twice is refused. Sleep with disconnectOnSleep stops
+ * the VPN with reason sleep (A-HDR). */
+TS_TEST(airplane_mode_takes_the_radios_down_and_back) {
+  ts_bed b;
+  opts o = {.profile = "ios-18"};
+  TS_CHECK_INT(build(&b, &o, 21), ==, 0);
+  int en0 = ts_phone_iface(b.ph, "en0");
+  TS_CHECK_INT(ts_phone_set_airplane(b.ph, true), ==, 0);
+  TS_CHECK_INT(ts_phone_set_airplane(b.ph, true), ==, TS_ESTATE);
+  TS_CHECK(ts_phone_airplane(b.ph));
+  TS_CHECK(!ts_os_iface_is_up(ts_phone_ifaces(b.ph), en0));
+  uint32_t before = b.app_egress;
+  ts_bed_app_send(&b, "hi");
+  TS_CHECK_INT(ts_bed_run_to(&b, TS_SEC), ==, 0);
+  TS_CHECK_INT(b.app_egress, ==, before);
+  TS_CHECK_INT(ts_phone_set_airplane(b.ph, false), ==, 0);
+  TS_CHECK(ts_os_iface_is_up(ts_phone_ifaces(b.ph), en0));
+  TS_CHECK_INT(ts_bed_app_send(&b, "hi"), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, 2 * TS_SEC), ==, 0);
+  TS_CHECK_INT(b.app_egress, ==, before + 1);
+  ts_world_destroy(b.w);
+}
+
+TS_TEST(sleep_with_disconnect_on_sleep_stops_the_vpn) {
+  ts_bed b;
+  opts o = {.profile = "ios-18"};
+  TS_CHECK_INT(build(&b, &o, 22), ==, 0);
+  TS_CHECK_INT(ts_vpn_config_set_flag(ts_phone_vpn_config(b.ph), TS_FLAG_DISCONNECT_ON_SLEEP, true), ==, 0);
+  TS_CHECK_INT(ts_phone_vpn_start(b.ph, TS_START_APP), ==, 0);
+  TS_CHECK_INT(ts_bed_run_to(&b, TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_status(&b), ==, TS_VPN_CONNECTED);
+  TS_CHECK_INT(ts_phone_sleep(b.ph), ==, 0);
+  TS_CHECK_INT(ts_phone_sleep(b.ph), ==, TS_ESTATE);
+  TS_CHECK_INT(ts_bed_run_to(&b, 2 * TS_SEC), ==, 0);
+  TS_CHECK_INT(ts_bed_status(&b), ==, TS_VPN_DISCONNECTED);
+  TS_CHECK_INT(ts_vpn_session_stop_reason(ts_bed_session(&b)), ==, TS_STOP_SLEEP);
+  TS_CHECK_INT(ts_phone_wake(b.ph), ==, 0);
+  TS_CHECK(!ts_phone_asleep(b.ph));
+  ts_world_destroy(b.w);
+}
