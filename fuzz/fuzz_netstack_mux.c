@@ -34,13 +34,28 @@
  *     echo identifier is tracked after it (unless it was a RST, or the segment
  *     closed the flow), a RST leaves its flow untracked;
  *   - the flow count never exceeds the capacity;
+ *   - the netstack's own check of inbound TCP segments (sim/netstack/
+ *     netstack_sanitize.c) drops exactly the segments whose header the harness
+ *     reads as malformed (options whose length byte is missing, below 2 or past the
+ *     header; Data Offset below 5 or past the segment) and rewrites exactly the MSS
+ *     options of segments without SYN (counters malformed_dropped, mss_stripped),
+ *     where the harness can tell (not for IPv6 fragments or an IPv4 header with a
+ *     bad checksum);
  * and at teardown (ts_netstack_reset + ts_mux_reset after every input) the
  * netstack's heap is back at its baseline and no packet of the world's pool is
  * outstanding. LeakSanitizer covers the rest across iterations.
  *
- * Four lwIP 2.1.3 bugs this target found are stepped around (see "known lwIP 2.1.3
- * bugs" below; -DFUZZ_NETSTACK_MUX_LWIP_BUGS turns that off). Seeds:
- * tools/gen_netstack_mux_seeds.py. -DFUZZ_NETSTACK_MUX_VERBOSE prints every step. */
+ * Five lwIP 2.1.3 bugs this target found (a heap over-read of a TCP option's length
+ * byte; an MSS option honoured without SYN; tcp_write asserting after the peer's
+ * window or MSS shrank under queued data; a persist timer left ticking with nothing
+ * to send; the MSS option of an unacceptable SYN-ACK honoured, segments beyond the
+ * MTU) are guarded against in the product: sim/netstack/netstack_sanitize.c and
+ * netstack_guard.c say how, and tests/netstack/test_netstack_guards.c plays each
+ * one. The harness hands lwIP every segment the mux routes to it as it is, writes
+ * in any state, and leaves windows as the input says, so lwIP's small-window,
+ * zero-window and persist code is fuzzed; the reproducers corpus/fuzz_netstack_mux/
+ * lwip_* replay through the guards. Seeds: tools/gen_netstack_mux_seeds.py.
+ * -DFUZZ_NETSTACK_MUX_VERBOSE prints every step. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,12 +88,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
-
-#ifdef FUZZ_NETSTACK_MUX_LWIP_BUGS
-#define AVOID_LWIP_BUGS 0
-#else
-#define AVOID_LWIP_BUGS 1
-#endif
 
 #define FAIL(...)                                            \
   do {                                                       \
@@ -266,109 +275,52 @@ static bool inbound_key(const uint8_t *p, uint32_t len, struct key *k) {
   return false;
 }
 
-/* ---- known lwIP 2.1.3 bugs the harness steps around ---------------------------------
+/* ---- the harness's reading of what the netstack's TCP check must do -------------------
  *
- * Found by this target in Debian's lwIP 2.1.3 (reproducers: the seeds lwip_* in
- * corpus/fuzz_netstack_mux/, which replay clean because of this section; build with
- * -DFUZZ_NETSTACK_MUX_LWIP_BUGS to turn it off and see them fail):
- *   1. tcp_in.c tcp_parseopt reads an option's length byte before checking that it
- *      lies inside the options: a segment whose last option byte is a kind other than
- *      EOL/NOP makes lwIP read one byte past the TCP header, past the packet when no
- *      payload follows (ASan: heap-buffer-overflow READ of size 1 in
- *      tcp_get_next_optbyte; seen when the packet's length is a multiple of 8, the
- *      allocation's rounding hides the rest). Seed lwip_optlen_overread.
- *   2. tcp_process calls tcp_parseopt for every segment, so an MSS option lowers
- *      pcb->mss in any state: on a SYN-ACK after data was queued while SYN-SENT, or on
- *      any later segment without SYN. Data queued before (an unsent segment with room
- *      kept for the old MSS, pcb->unsent_oversize) no longer fits, and the next
- *      tcp_write trips LWIP_ASSERT "inconsistent oversize vs. space" (tcp_out.c:504).
- *      A conformant peer gets there: 96 bytes written while SYN-SENT, a SYN-ACK with
- *      a zero window and MSS 100 (the data stays unsent), another write. Seed
- *      lwip_mss_shrink.
- *   3. tcp_write sizes segments by mss_local = min(mss, snd_wnd_max / 2), or the full
- *      MSS when that is 0: after a SYN-ACK with a window under 2 the queued segment
- *      is a full MSS; once the peer opens its window to a small size (200), mss_local
- *      drops under the queued segment and the next tcp_write trips LWIP_ASSERT
- *      "mss_local is too small" (tcp_out.c:486; without asserts a u16 underflow of
- *      `space` and an oversized segment). Seed lwip_small_window.
- *   4. The persist timer is stopped only by tcp_output sending a segment. A segment
- *      sent, then a zero window from the peer (its ACK crossed our data), the RTO
- *      moves the segment back to unsent, it does not fit: persist starts; the peer
- *      then ACKs the segment's first transmission with an open window, which frees
- *      the unsent queue, and the next slow timer trips LWIP_ASSERT "tcp_slowtimr:
- *      persist ticking with empty send buffer" (tcp.c:1238). Seed lwip_persist_empty.
- * Steering clear: the harness does not hand lwIP segments as in 1 or MSS options
- * without SYN (2), writes only once connected (2), and raises every window it hands
- * lwIP to at least TCP_MSS in its copy of the segment (3, 4; the checksum adjusted
- * incrementally, so a wrong one stays wrong), which keeps lwIP's persist timer and
- * small-window paths out of reach: a price, named here so it is not forgotten. */
-#ifdef FUZZ_NETSTACK_MUX_LWIP_BUGS
-static const uint8_t *lwip_input_for(const uint8_t *p, uint32_t len) {
-  (void)len;
-  return p;
-}
-#else
-#define LWIP_TCP_MSS 1460 /* sim/netstack/port/lwipopts.h */
+ * RFC 9293 §3.1 and §3.2 as the harness reads them, written apart from
+ * netstack_sanitize.c: a segment is malformed if it is shorter than 20 bytes, its
+ * Data Offset is below 5 or past the segment, or an option other than EOL/NOP has
+ * no length byte inside the options, a length below 2, or a length that runs past
+ * them (nothing after EOL counts); an MSS option (kind 2) without SYN is to be
+ * rewritten. False when the harness cannot tell: not IP it can parse, an IPv6
+ * fragment (walk6 stops there), not TCP. A later IPv4 fragment holds no TCP header:
+ * nothing to do. */
+struct tcp_verdict {
+  bool malformed;
+  uint32_t mss; /* MSS options to rewrite */
+};
 
-static uint8_t feed[PKT_MAX + 256];
-
-/* The TCP header of an IP packet as lwIP will find it, or NULL. */
-static uint8_t *tcp_header(uint8_t *p, uint32_t len, uint32_t *hlen, bool *at_end) {
+static bool expected_tcp_verdict(const uint8_t *p, uint32_t len, struct tcp_verdict *v) {
+  memset(v, 0, sizeof *v);
   ts_ip_info in;
-  if (ts_ip_parse(p, len, &in) != 0) return NULL;
+  if (ts_ip_parse(p, len, &in) != 0) return false;
   uint32_t off = in.l4_offset, end = in.l4_offset + in.l4_len;
   uint8_t proto = in.proto;
-  if (in.family == 6 && !walk6(p, end, p[6], &off, &proto)) return NULL;
-  if (proto != TS_IPPROTO_TCP || end - off < 20) return NULL;
-  uint32_t doff = (uint32_t)(p[off + 12] >> 4) * 4;
-  if (doff < 20 || doff > end - off) return NULL;
-  *hlen = doff;
-  *at_end = off + doff == len;
-  return p + off;
-}
-
-/* The packet to hand lwIP (a copy in `feed`, maybe changed), or NULL for none. */
-static const uint8_t *lwip_input_for(const uint8_t *p, uint32_t len) {
-  if (len > sizeof feed) return p;
-  memcpy(feed, p, len);
-  uint32_t doff;
-  bool at_end;
-  uint8_t *t = tcp_header(feed, len, &doff, &at_end);
-  if (!t) return feed;
-  bool syn = t[13] & TCP_SYN;
-  /* lwIP's own walk of the options (only MSS is parsed in this build: no timestamps,
-   * SACK or window scaling). */
-  const uint8_t *o = t + 20;
-  uint32_t optlen = doff - 20, i = 0;
-  while (i < optlen) {
-    uint8_t kind = o[i++];
-    if (kind == 0) break;
-    if (kind == 1) continue;
-    if (i == optlen) {
-      if (at_end) return NULL; /* 1: the length byte is past the packet */
-      break;
-    }
-    uint8_t olen = o[i++];
-    if (kind == 2) {
-      if (olen != 4 || i - 2 + 4 > optlen) break;
-      if (!syn) return NULL; /* 2 */
-      i += 2;
-    } else {
-      if (olen < 2) break;
-      i += olen - 2u;
-    }
+  if (in.family == 4 && (rd16(p + 6) & 0x1fff)) return proto == TS_IPPROTO_TCP;
+  if (in.family == 6 && !walk6(p, end, p[6], &off, &proto)) return false;
+  if (proto != TS_IPPROTO_TCP) return false;
+  const uint8_t *t = p + off;
+  uint32_t seglen = end - off;
+  if (seglen < 20 || t[12] < 0x50 || (uint32_t)(t[12] >> 4) * 4 > seglen) {
+    v->malformed = true;
+    return true;
   }
-  uint16_t win = rd16(t + 14);
-  if (win < LWIP_TCP_MSS) { /* 3, 4; RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') */
-    uint32_t sum = (uint16_t)~rd16(t + 16);
-    sum += (uint16_t)~win;
-    sum += LWIP_TCP_MSS;
-    wr16(t + 14, LWIP_TCP_MSS);
-    wr16(t + 16, ts_checksum_finish(sum));
+  const uint8_t *o = t + 20, *stop = t + (t[12] >> 4) * 4;
+  while (o < stop && *o != 0) {
+    if (*o == 1) {
+      o++;
+      continue;
+    }
+    if (stop - o < 2 || o[1] < 2 || o[1] > stop - o) {
+      v->malformed = true;
+      v->mss = 0;
+      return true;
+    }
+    if (*o == 2 && !(t[13] & TCP_SYN)) v->mss++;
+    o += o[1];
   }
-  return feed;
+  return true;
 }
-#endif
 
 static bool tracked(const struct key *k) {
   return ts_mux_is_tracked(H.mux, k->family, k->proto, k->local, k->lport, k->remote, k->rport);
@@ -533,8 +485,17 @@ static void inbound(const uint8_t *p, uint32_t len) {
   if (r == TS_MUX_UTUN && was) FAIL("a packet of a tracked flow was routed to utun");
   check_count("inbound");
   if (r == TS_MUX_NETSTACK && len > 0) {
-    const uint8_t *in = lwip_input_for(p, len);
-    if (in) ts_netstack_input(H.ns, in, len);
+    struct tcp_verdict v;
+    bool know = expected_tcp_verdict(p, len, &v);
+    ts_netstack_stats before, after;
+    ts_netstack_stats_get(H.ns, &before);
+    ts_netstack_input(H.ns, p, len);
+    ts_netstack_stats_get(H.ns, &after);
+    uint64_t dropped = after.malformed_dropped - before.malformed_dropped;
+    uint64_t stripped = after.mss_stripped - before.mss_stripped;
+    if (know && (dropped != (v.malformed ? 1u : 0u) || stripped != v.mss))
+      FAIL("the netstack's TCP check dropped %llu and rewrote %llu MSS options; the harness expected %d and %u",
+           (unsigned long long)dropped, (unsigned long long)stripped, v.malformed, v.mss);
   }
 }
 
@@ -698,7 +659,7 @@ static void step_app(struct rd *r) {
   struct conn *c = H.nconns ? &H.conns[sel % H.nconns] : NULL;
   switch (what % 6) {
   case 0:
-    if (c && c->live && (c->connected || !AVOID_LWIP_BUGS)) {
+    if (c && c->live) {
       uint8_t buf[2040];
       uint32_t n = (uint32_t)arg * 8;
       for (uint32_t i = 0; i < n; i++) buf[i] = (uint8_t)i;

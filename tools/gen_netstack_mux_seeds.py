@@ -94,14 +94,14 @@ seeds = {
     + ip(4, 0, b"\x9c\x40\x05\x39" + b"\x00" * 16)                    # the wrong way round
     + ip(0 | 24, 41, b"\x60" + b"\x00" * 39, fix_sum=False),           # IPv6-in-IPv4
     # lwIP 2.1.3 reads an option's length byte past the options when the last option
-    # byte is a kind that needs one (the harness keeps these from lwIP unless built
-    # with -DFUZZ_NETSTACK_MUX_LWIP_BUGS; see lwip_known_bug there).
+    # byte is a kind that needs one (ts_netstack drops such segments: see
+    # sim/netstack/netstack_sanitize.c).
     "lwip_optlen_overread": tcp(V4, SYN | ACK, opts=bytes([1, 1, 1, 0xFE]))
     + tcp(V6, SYN | ACK, opts=MSS, then_ms=1) + tcp(V6, ACK, opts=bytes([1, 1, 1, 2])),
     # lwIP 2.1.3 takes an MSS option from any segment: data queued while SYN-SENT and
     # kept unsent by a zero window no longer fits after a SYN-ACK with a small MSS, and
-    # the next write trips an assertion (the harness steers clear unless built with
-    # -DFUZZ_NETSTACK_MUX_LWIP_BUGS; see lwip_known_bug there).
+    # the next write trips an assertion (ts_netstack turns an MSS outside SYN into NOPs
+    # and defers writes that would trip it: netstack_sanitize.c, netstack_guard.c).
     "lwip_mss_shrink": app(0, V4, 12) + tcp(V4, SYN | ACK, win=0, opts=bytes([2, 4, 0, 100]))
     + app(0, V4, 40) + wait(10),
     # lwIP 2.1.3 sizes a segment queued under a window below 2 by the full MSS; a window

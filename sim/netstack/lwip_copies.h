@@ -5,7 +5,8 @@
  * in the program, only the prefixed copies (ts_lwip<k>_tcp_new, ...), so a direct
  * call does not link. Calls go through the table of the instance's copy. lwIP macros
  * that name lwIP globals (IP_ADDR_ANY, IP_ANY_TYPE, netif_default, ip_current_*)
- * cannot be used for the same reason; initialise addresses with the *_INIT macros. */
+ * cannot be used for the same reason; initialise addresses with the *_INIT macros.
+ * The one lwIP variable the shared code reads, tcp_active_pcbs, is in the table too. */
 #ifndef TS_LWIP_COPIES_H
 #define TS_LWIP_COPIES_H
 
@@ -59,6 +60,7 @@ typedef struct ts_lwip_api {
   TS_LWIP_FUNCTIONS(TS_LWIP_FIELD)
 #undef TS_LWIP_FIELD
   void **owner;            /* the copy's ts_lwip_owner */
+  struct tcp_pcb **tcp_active_pcbs; /* the copy's list of connections (netstack_guard.c) */
   _Atomic int *claim;      /* the copy's ts_lwip_claim */
   /* The copy's writable state: initialised data and zeroed data. */
   unsigned char *data_start, *data_end, *bss_start, *bss_end;

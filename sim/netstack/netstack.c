@@ -123,6 +123,7 @@ static void timer_event(void *obj, uint64_t arg) {
   ts_netstack *ns = obj;
   ns->timer = 0;
   ns->stats.timer_events++;
+  ts_netstack_guard_persist(ns); /* before tcp_slowtmr can see it (netstack_guard.c) */
   ns->L->sys_check_timeouts();
   ts_netstack_rearm(ns);
 }
@@ -326,6 +327,13 @@ int ts_netstack_input(ts_netstack *ns, const uint8_t *pkt, uint32_t len) {
   L->pbuf_take(p, pkt, (u16_t)len);
   ns->stats.packets_in++;
   ns->stats.bytes_in += len;
+  /* A PBUF_RAM pbuf is one contiguous block: checked and rewritten in place. */
+  ts_netstack_syn_mss syn_mss;
+  if (!ts_netstack_sanitize(p->payload, len, &ns->stats, &syn_mss)) {
+    L->pbuf_free(p);
+    return 0;
+  }
+  if (syn_mss.present) ts_netstack_guard_syn_mss(ns, p->payload, &syn_mss);
   if (ns->netif.input(p, &ns->netif) != ERR_OK) L->pbuf_free(p);
   ts_netstack_rearm(ns);
   return 0;

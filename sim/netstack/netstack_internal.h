@@ -89,4 +89,31 @@ void ts_netstack_addr_from_lwip(const ip_addr_t *in, ts_ipaddr *out);
 /* netstack_echo.c: the raw pcbs, made at every (re)start. */
 int ts_netstack_echo_start(ts_netstack *ns);
 
+/* A SYN segment with an MSS option (netstack_sanitize.c): its 4-tuple as it came
+ * (src is the peer), acknowledgment number, flags, and where its TCP header is. */
+typedef struct ts_netstack_syn_mss {
+  bool present;
+  ts_ipaddr src, dst;
+  uint16_t sport, dport;
+  uint32_t ack;
+  uint8_t flags;
+  uint32_t tcp_offset;
+} ts_netstack_syn_mss;
+
+/* netstack_sanitize.c: checks (and may rewrite) one inbound packet in place before
+ * lwIP sees it; false to drop it. Counts in `st`; fills `syn_mss` for a SYN segment
+ * with an MSS option. */
+bool ts_netstack_sanitize(uint8_t *pkt, uint32_t len, ts_netstack_stats *st, ts_netstack_syn_mss *syn_mss);
+/* Replaces the MSS options of that SYN segment by NOPs (checksum adjusted); how many. */
+uint32_t ts_netstack_strip_mss(uint8_t *pkt, const ts_netstack_syn_mss *s);
+
+/* netstack_guard.c: connection states in which lwIP 2.1.3 misbehaves.
+ * True while tcp_write would trip an assertion for pcb (the write must wait). */
+bool ts_netstack_guard_write_blocked(const struct tcp_pcb *pcb);
+/* Stops persist timers that have nothing to probe; call before lwIP's timers run. */
+void ts_netstack_guard_persist(ts_netstack *ns);
+/* Before lwIP takes a SYN segment with an MSS option: strips the option when the
+ * segment is for a connection in the handshake that it does not complete. */
+void ts_netstack_guard_syn_mss(ts_netstack *ns, uint8_t *pkt, const ts_netstack_syn_mss *s);
+
 #endif

@@ -199,6 +199,8 @@ int ts_netstack_tcp_connect(ts_netstack *ns, const ts_ipaddr *dst, uint16_t port
 uint32_t ts_netstack_tcp_sendable(const ts_netstack_tcp *c) {
   if (c->dead || !c->pcb) return 0;
   if (tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN) return 0;
+  /* The unsent tail was sized for a larger segment: lwIP 2.1.3 would assert. */
+  if (ts_netstack_guard_write_blocked(c->pcb)) return 0;
   return tcp_sndbuf(c->pcb);
 }
 
@@ -206,6 +208,10 @@ int ts_netstack_tcp_write(ts_netstack_tcp *c, const void *data, uint32_t len) {
   if (c->dead || !c->pcb) return TS_ESTATE;
   if (len && !data) return TS_EINVAL;
   const ts_lwip_api *L = c->ns->L;
+  if (len && ts_netstack_guard_write_blocked(c->pcb)) {
+    c->ns->stats.writes_deferred++;
+    return 0;
+  }
   uint32_t n = ts_netstack_tcp_sendable(c);
   if (n > len) n = len;
   if (n == 0) return 0;

@@ -64,6 +64,16 @@ typedef struct ts_netstack_stats {
   uint64_t heap_bytes;       /* bytes the stack holds now (its allocator) */
   uint64_t heap_peak;
   uint64_t heap_failures;    /* allocations refused (the instance's heap limit) */
+  /* Guards against lwIP 2.1.3 bugs (netstack_sanitize.c, netstack_guard.c): */
+  uint64_t malformed_dropped; /* TCP segments with malformed options or header length,
+                                 dropped before lwIP */
+  uint64_t mss_stripped;     /* MSS options in segments without SYN, replaced by NOPs */
+  uint64_t writes_deferred;  /* writes that queued nothing because the unsent tail was
+                                sized for a larger segment than lwIP now allows */
+  uint64_t persist_stopped;  /* persist timers stopped with nothing left to probe */
+  uint64_t syn_mss_ignored;  /* MSS options of SYN segments that complete no handshake
+                                (an unacceptable SYN-ACK, a repeated SYN), replaced by
+                                NOPs */
 } ts_netstack_stats;
 
 /* Creates an instance on `w` with its interface up. TS_EINVAL for a bad config,
@@ -76,7 +86,12 @@ int ts_netstack_reset(ts_netstack *ns, uint64_t seed);
 void ts_netstack_destroy(ts_netstack *ns);
 
 /* One IP packet for the stack (bytes are copied; the caller keeps its buffer).
- * Malformed packets are dropped by lwIP. TS_ENOMEM if the stack could not hold it. */
+ * Malformed packets are dropped: TCP segments with malformed options or header
+ * length before lwIP sees them (stats: malformed_dropped), the rest by lwIP. An MSS
+ * option counts only in the SYN that opens a connection or the SYN-ACK that
+ * completes one: elsewhere it is replaced by NOPs (mss_stripped, syn_mss_ignored).
+ * RFC 9293's rules, checked because lwIP 2.1.3 mishandles them (netstack_sanitize.c,
+ * netstack_guard.c). TS_ENOMEM if the stack could not hold it. */
 int ts_netstack_input(ts_netstack *ns, const uint8_t *pkt, uint32_t len);
 
 const char *ts_netstack_name(const ts_netstack *ns);
@@ -116,7 +131,10 @@ typedef struct ts_netstack_tcp_callbacks {
 int ts_netstack_tcp_connect(ts_netstack *ns, const ts_ipaddr *dst, uint16_t port,
                             const ts_netstack_tcp_callbacks *cb, void *ctx, ts_netstack_tcp **out);
 /* Queues up to len bytes (copied) and sends what the window allows; returns the
- * number queued (0 when the send buffer is full: wait for `sent`) or TS_ESTATE. */
+ * number queued (0 when the send buffer is full: wait for `sent`) or TS_ESTATE. The
+ * buffer also counts as full while the last queued segment is bigger than lwIP now
+ * allows (the peer's window or MSS shrank under it; lwIP 2.1.3 would assert:
+ * netstack_guard.c, stats: writes_deferred) until that segment is sent. */
 int ts_netstack_tcp_write(ts_netstack_tcp *c, const void *data, uint32_t len);
 uint32_t ts_netstack_tcp_sendable(const ts_netstack_tcp *c);
 /* Orderly close (FIN after the queued data); the stack finishes on its own. The
