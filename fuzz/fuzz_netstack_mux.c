@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_error.h"
 #include "ts_ipsum.h"
 #include "ts_mux.h"
@@ -159,18 +160,6 @@ static uint32_t u32(struct rd *r) {
   return (hi << 16) | u16(r);
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, (uint16_t)(v >> 16));
-  wr16(p + 2, (uint16_t)v);
-}
 static bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 static size_t alen(uint8_t family) { return family == 6 ? 16 : 4; }
 
@@ -188,7 +177,7 @@ static bool walk6(const uint8_t *p, uint32_t end, uint8_t nh, uint32_t *off, uin
     if (i == 8 || *off + 8 > end) return false;
     const uint8_t *h = p + *off;
     uint32_t hl = nh == 44 ? 8 : ((uint32_t)h[1] + 1) * 8;
-    if (nh == 44 && (rd16(h + 2) & 0xfff9)) return false;
+    if (nh == 44 && (ts_rd16(h + 2) & 0xfff9)) return false;
     if (*off + hl > end) return false;
     nh = h[0];
     *off += hl;
@@ -216,7 +205,7 @@ static bool inbound_key(const uint8_t *p, uint32_t len, struct key *k) {
   if (ts_ip_parse(p, len, &in) != 0) return false;
   uint32_t off = in.l4_offset, end = in.l4_offset + in.l4_len;
   uint8_t proto = in.proto;
-  if (in.family == 4 && (rd16(p + 6) & 0x3fff)) return false;
+  if (in.family == 4 && (ts_rd16(p + 6) & 0x3fff)) return false;
   if (in.family == 6 && !walk6(p, end, p[6], &off, &proto)) return false;
   const uint8_t *l4 = p + off;
   uint32_t l4len = end - off;
@@ -228,8 +217,8 @@ static bool inbound_key(const uint8_t *p, uint32_t len, struct key *k) {
     k->proto = TS_IPPROTO_TCP;
     memcpy(k->local, in.dst.bytes, 16);
     memcpy(k->remote, in.src.bytes, 16);
-    k->lport = rd16(l4 + 2);
-    k->rport = rd16(l4);
+    k->lport = ts_rd16(l4 + 2);
+    k->rport = ts_rd16(l4);
     return true;
   }
   if (proto != icmp || l4len < 8) return false;
@@ -237,7 +226,7 @@ static bool inbound_key(const uint8_t *p, uint32_t len, struct key *k) {
     k->proto = icmp;
     memcpy(k->local, in.dst.bytes, 16);
     memcpy(k->remote, in.src.bytes, 16);
-    k->lport = rd16(l4 + 4);
+    k->lport = ts_rd16(l4 + 4);
     return true;
   }
   if (!is_error(in.family, l4[0])) return false;
@@ -246,7 +235,7 @@ static bool inbound_key(const uint8_t *p, uint32_t len, struct key *k) {
   uint32_t qlen = l4len - 8, qoff;
   uint8_t qproto;
   if (in.family == 4) {
-    if (qlen < 20 || (q[0] >> 4) != 4 || (q[0] & 15) < 5 || (rd16(q + 6) & 0x1fff)) return false;
+    if (qlen < 20 || (q[0] >> 4) != 4 || (q[0] & 15) < 5 || (ts_rd16(q + 6) & 0x1fff)) return false;
     qoff = (uint32_t)(q[0] & 15) * 4;
     qproto = q[9];
     if (memcmp(q + 12, in.dst.bytes, 4) != 0) return false;
@@ -263,13 +252,13 @@ static bool inbound_key(const uint8_t *p, uint32_t len, struct key *k) {
   if (qoff > qlen || qlen - qoff < 8) return false;
   if (qproto == TS_IPPROTO_TCP) {
     k->proto = TS_IPPROTO_TCP;
-    k->lport = rd16(q + qoff);
-    k->rport = rd16(q + qoff + 2);
+    k->lport = ts_rd16(q + qoff);
+    k->rport = ts_rd16(q + qoff + 2);
     return true;
   }
   if (qproto == icmp && q[qoff] == (in.family == 4 ? 8 : 128)) {
     k->proto = icmp;
-    k->lport = rd16(q + qoff + 4);
+    k->lport = ts_rd16(q + qoff + 4);
     return true;
   }
   return false;
@@ -296,7 +285,7 @@ static bool expected_tcp_verdict(const uint8_t *p, uint32_t len, struct tcp_verd
   if (ts_ip_parse(p, len, &in) != 0) return false;
   uint32_t off = in.l4_offset, end = in.l4_offset + in.l4_len;
   uint8_t proto = in.proto;
-  if (in.family == 4 && (rd16(p + 6) & 0x1fff)) return proto == TS_IPPROTO_TCP;
+  if (in.family == 4 && (ts_rd16(p + 6) & 0x1fff)) return proto == TS_IPPROTO_TCP;
   if (in.family == 6 && !walk6(p, end, p[6], &off, &proto)) return false;
   if (proto != TS_IPPROTO_TCP) return false;
   const uint8_t *t = p + off;
@@ -377,10 +366,10 @@ static void on_output(void *ctx, ts_packet *pkt) {
     }
     if (c) {
       uint32_t len = in.l4_len - (uint32_t)(l4[12] >> 4) * 4;
-      uint32_t end = rd32(l4 + 4) + len + ((flags & TCP_SYN) ? 1 : 0) + ((flags & TCP_FIN) ? 1 : 0);
+      uint32_t end = ts_rd32(l4 + 4) + len + ((flags & TCP_SYN) ? 1 : 0) + ((flags & TCP_FIN) ? 1 : 0);
       if (!c->last_len || seq_gt(end, c->snd_nxt)) c->snd_nxt = end;
       if (flags & TCP_ACK) {
-        c->rcv_nxt = rd32(l4 + 8);
+        c->rcv_nxt = ts_rd32(l4 + 8);
         c->have_ack = true;
       }
       memcpy(c->last, pkt->data, q);
@@ -517,22 +506,22 @@ static uint32_t ip_header(uint8_t *out, const ts_ipaddr *src, const ts_ipaddr *d
     uint32_t opt = (wrap & 3) == 1 ? 4 : 0, h = 20 + opt;
     memset(out, 0, h);
     out[0] = (uint8_t)(0x40 | (h / 4));
-    wr16(out + 2, (uint16_t)(h + l4len));
+    ts_wr16(out + 2, (uint16_t)(h + l4len));
     /* DF normally; MF or an offset when asked (the mux must leave fragments to utun). */
-    wr16(out + 6, (wrap & 3) == 2 ? (uint16_t)(wb & 0x3fff) : 0x4000);
+    ts_wr16(out + 6, (wrap & 3) == 2 ? (uint16_t)(wb & 0x3fff) : 0x4000);
     out[8] = 64;
     out[9] = proto;
     memcpy(out + 12, src->bytes, 4);
     memcpy(out + 16, dst->bytes, 4);
-    if (opt) wr32(out + 20, wb); /* raw option bytes: lwIP's option handling */
-    wr16(out + 10, ts_checksum_finish(ts_checksum_add(0, out, h)));
+    if (opt) ts_wr32(out + 20, wb); /* raw option bytes: lwIP's option handling */
+    ts_wr16(out + 10, ts_checksum_finish(ts_checksum_add(0, out, h)));
     return h;
   }
   static const uint8_t exts[4] = {0, 60, 43, 44};
   uint32_t next = 0, n = wrap & 3; /* n extension headers of 8 bytes */
   memset(out, 0, 40 + 8 * n);
   out[0] = 0x60;
-  wr16(out + 4, (uint16_t)(8 * n + l4len));
+  ts_wr16(out + 4, (uint16_t)(8 * n + l4len));
   out[7] = 64;
   memcpy(out + 8, src->bytes, 16);
   memcpy(out + 24, dst->bytes, 16);
@@ -542,7 +531,7 @@ static uint32_t ip_header(uint8_t *out, const ts_ipaddr *src, const ts_ipaddr *d
     uint8_t *e = out + 40 + next;
     *nh = type;
     nh = e;
-    if (type == 44) wr16(e + 2, (uint16_t)((wb >> 8) & 0xfff9)); /* offset and M */
+    if (type == 44) ts_wr16(e + 2, (uint16_t)((wb >> 8) & 0xfff9)); /* offset and M */
     else if (type == 43) e[2] = 0;                                /* routing type 0, no segments left */
     else {
       e[2] = 1; /* PadN of 4 bytes */
@@ -558,10 +547,10 @@ static void l4_checksum(uint8_t *l4, uint32_t l4len, const ts_ipaddr *src, const
                         uint8_t proto, bool corrupt) {
   uint32_t at = proto == TS_IPPROTO_TCP ? 16 : (proto == TS_IPPROTO_UDP ? 6 : 2);
   if (l4len < at + 2) return;
-  wr16(l4 + at, 0);
+  ts_wr16(l4 + at, 0);
   uint32_t sum = proto == TS_IPPROTO_ICMP ? 0 : ts_ip_pseudo_header_sum(src, dst, proto, l4len);
   uint16_t c = ts_checksum_finish(ts_checksum_add(sum, l4, l4len));
-  wr16(l4 + at, corrupt ? (uint16_t)(c ^ 0x1111) : c);
+  ts_wr16(l4 + at, corrupt ? (uint16_t)(c ^ 0x1111) : c);
 }
 
 /* ---- steps ------------------------------------------------------------------------------ */
@@ -596,14 +585,14 @@ static void step_tcp(struct rd *r, uint8_t sub) {
   uint32_t l4len = 20 + optlen + payload;
   uint32_t h = ip_header(H.pkt, &c->remote, &c->local, TS_IPPROTO_TCP, l4len, wrap, wb);
   uint8_t *t = H.pkt + h;
-  wr16(t, c->rport);
-  wr16(t + 2, c->lport);
-  wr32(t + 4, seq);
-  wr32(t + 8, ack);
+  ts_wr16(t, c->rport);
+  ts_wr16(t + 2, c->lport);
+  ts_wr32(t + 4, seq);
+  ts_wr32(t + 8, ack);
   t[12] = (uint8_t)((5 + optlen / 4) << 4);
   t[13] = flags;
-  wr16(t + 14, win);
-  wr16(t + 18, 0);
+  ts_wr16(t + 14, win);
+  ts_wr16(t + 18, 0);
   for (uint32_t i = 0; i < optlen; i++) t[20 + i] = u8(r);
   for (uint32_t i = 0; i < payload; i++) t[20 + optlen + i] = (uint8_t)(seq + i);
   l4_checksum(t, l4len, &c->remote, &c->local, TS_IPPROTO_TCP, sub & 1);
@@ -648,7 +637,7 @@ static void step_icmp_error(struct rd *r, uint8_t sub) {
   memset(m, 0, 8);
   m[0] = type;
   m[1] = code;
-  if (type == 2 && proto == TS_IPPROTO_ICMPV6) wr32(m + 4, 1280); /* packet too big: the MTU */
+  if (type == 2 && proto == TS_IPPROTO_ICMPV6) ts_wr32(m + 4, 1280); /* packet too big: the MTU */
   memcpy(m + 8, quote, q);
   l4_checksum(m, 8 + q, from, local, proto, sub & 8);
   inbound(H.pkt, h + 8 + q);

@@ -1,5 +1,6 @@
 /* ts_tcp: one TCP connection as an explicit RFC 9293 state machine (see ts_tcp.h).
  * Section numbers in comments are RFC 9293 unless another RFC is named. */
+#include "ts_bytes.h"
 #include "ts_tcp.h"
 
 #include <stdio.h>
@@ -44,16 +45,6 @@ static bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 static bool seq_geq(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
 static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, (uint16_t)(v >> 16));
-  wr16(p + 2, (uint16_t)v);
-}
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p) { return ((uint32_t)rd16(p) << 16) | rd16(p + 2); }
 
 /* ---- segments on the wire (§3.1, checksum over the pseudo-header §3.1) ---------- */
 
@@ -69,22 +60,22 @@ static uint32_t write_headers(uint8_t *out, const ts_ipaddr *src, const ts_ipadd
   uint32_t ih = ip_header_len(src->family), th = tcp_header_len(seg), l4 = th + seg->len;
   ts_ip_write_header(out, src, dst, TS_IPPROTO_TCP, l4);
   uint8_t *t = out + ih;
-  wr16(t, sport);
-  wr16(t + 2, dport);
-  wr32(t + 4, seg->seq);
-  wr32(t + 8, seg->ack);
+  ts_wr16(t, sport);
+  ts_wr16(t + 2, dport);
+  ts_wr32(t + 4, seg->seq);
+  ts_wr32(t + 8, seg->ack);
   t[12] = (uint8_t)((th / 4) << 4);
   t[13] = seg->flags;
-  wr16(t + 14, seg->window);
-  wr16(t + 16, 0);
-  wr16(t + 18, 0); /* urgent pointer */
+  ts_wr16(t + 14, seg->window);
+  ts_wr16(t + 16, 0);
+  ts_wr16(t + 18, 0); /* urgent pointer */
   if (seg->mss) {  /* §3.2: kind 2, length 4 */
     t[20] = TS_TCP_OPT_MSS;
     t[21] = TS_TCP_OPT_MSS_LEN;
-    wr16(t + 22, seg->mss);
+    ts_wr16(t + 22, seg->mss);
   }
   uint32_t sum = ts_checksum_add(ts_ip_pseudo_header_sum(src, dst, TS_IPPROTO_TCP, l4), t, l4);
-  wr16(t + TS_TCP_CHECKSUM_AT, ts_checksum_finish(sum));
+  ts_wr16(t + TS_TCP_CHECKSUM_AT, ts_checksum_finish(sum));
   return ih + l4;
 }
 
@@ -113,7 +104,7 @@ static void parse_options(const uint8_t *o, uint32_t n, ts_tcp_seg *out) {
       continue;
     }
     if (i + 1 >= n || o[i + 1] < 2 || i + o[i + 1] > n) return; /* malformed: stop */
-    if (kind == TS_TCP_OPT_MSS && o[i + 1] == TS_TCP_OPT_MSS_LEN) out->mss = rd16(o + i + 2);
+    if (kind == TS_TCP_OPT_MSS && o[i + 1] == TS_TCP_OPT_MSS_LEN) out->mss = ts_rd16(o + i + 2);
     i += o[i + 1];
   }
 }
@@ -125,10 +116,10 @@ int ts_tcp_parse(const ts_ip_info *info, const uint8_t *segment, size_t len, ts_
   if (hlen < TS_TCP_HEADER || hlen > len) return TS_EPARSE;
   uint32_t sum = ts_checksum_add(ts_ip_pseudo_header_sum(&info->src, &info->dst, TS_IPPROTO_TCP, (uint32_t)len), segment, len);
   if (ts_checksum_finish(sum) != 0) return TS_EPARSE;
-  out->seq = rd32(segment + 4);
-  out->ack = rd32(segment + 8);
+  out->seq = ts_rd32(segment + 4);
+  out->ack = ts_rd32(segment + 8);
   out->flags = segment[13] & 0x3f;
-  out->window = rd16(segment + 14);
+  out->window = ts_rd16(segment + 14);
   out->hlen = hlen;
   out->payload = segment + hlen;
   out->len = (uint32_t)len - hlen;

@@ -4,6 +4,7 @@
  * malformed input and reset. */
 #include <stdlib.h>
 
+#include "ts_bytes.h"
 #include "tstest.h"
 #include "ts_error.h"
 #include "ts_ipsum.h"
@@ -21,14 +22,6 @@ static ts_ipaddr addr(const char *text) {
   return a;
 }
 
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, (uint16_t)(v >> 16));
-  wr16(p + 2, (uint16_t)v);
-}
 
 /* A TCP segment with a correct checksum (unless bad_sum); returns its length. */
 static uint32_t tcp_seg(uint8_t *out, const char *src, uint16_t sport, const char *dst,
@@ -39,17 +32,17 @@ static uint32_t tcp_seg(uint8_t *out, const char *src, uint16_t sport, const cha
   uint32_t h = ts_ip_write_header(out, &s, &d, TS_IPPROTO_TCP, l4len);
   uint8_t *t = out + h;
   memset(t, 0, l4len);
-  wr16(t, sport);
-  wr16(t + 2, dport);
-  wr32(t + 4, seq);
-  wr32(t + 8, ack);
+  ts_wr16(t, sport);
+  ts_wr16(t + 2, dport);
+  ts_wr32(t + 4, seq);
+  ts_wr32(t + 8, ack);
   t[12] = 5 << 4;
   t[13] = flags;
-  wr16(t + 14, 64240);
+  ts_wr16(t + 14, 64240);
   for (uint32_t i = 0; i < payload; i++) t[20 + i] = (uint8_t)('a' + i % 26);
   uint16_t sum = ts_checksum_finish(
       ts_checksum_add(ts_ip_pseudo_header_sum(&s, &d, TS_IPPROTO_TCP, l4len), t, l4len));
-  wr16(t + 16, (uint16_t)(bad_sum ? sum ^ 0x5555 : sum));
+  ts_wr16(t + 16, (uint16_t)(bad_sum ? sum ^ 0x5555 : sum));
   return h + l4len;
 }
 
@@ -299,7 +292,7 @@ static uint32_t icmp_error(uint8_t *out, const char *from, const char *to, uint8
   out[h] = type;
   memcpy(out + h + 8, quoted, qlen);
   uint32_t sum = s.family == 6 ? ts_ip_pseudo_header_sum(&s, &d, proto, l4len) : 0;
-  wr16(out + h + 2, ts_checksum_finish(ts_checksum_add(sum, out + h, l4len)));
+  ts_wr16(out + h + 2, ts_checksum_finish(ts_checksum_add(sum, out + h, l4len)));
   return h + l4len;
 }
 
@@ -348,9 +341,9 @@ static uint32_t with_ext6(uint8_t *b, uint32_t n, uint8_t type, uint16_t frag) {
   uint8_t *e = b + 40;
   memset(e, 0, 8);
   e[0] = b[6];
-  if (type == 44) wr16(e + 2, frag);
+  if (type == 44) ts_wr16(e + 2, frag);
   b[6] = type;
-  wr16(b + 4, (uint16_t)((b[4] << 8 | b[5]) + 8));
+  ts_wr16(b + 4, (uint16_t)((b[4] << 8 | b[5]) + 8));
   return n + 8;
 }
 
@@ -393,7 +386,7 @@ TS_TEST(ipv6_extension_headers) {
   n = tcp_seg(b, R4, RP, L4, LP, IRS, ISN + 1, F_SYN | F_ACK, 0, false);
   b[6] = 0x20; /* MF */
   b[10] = b[11] = 0;
-  wr16(b + 10, ts_checksum_finish(ts_checksum_add(0, b, 20)));
+  ts_wr16(b + 10, ts_checksum_finish(ts_checksum_add(0, b, 20)));
   TS_CHECK_INT(ts_mux_inbound(m, b, n), ==, TS_MUX_UTUN);
   ts_mux_destroy(m);
 }

@@ -10,6 +10,7 @@
  * test_netstack.c). */
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_native.h"
 #include "ts_netstack.h"
 #include "tstest.h"
@@ -23,16 +24,6 @@
 #define PSH 0x08
 #define ACK 0x10
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) << 16 | rd16(p + 2); }
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, (uint16_t)(v >> 16));
-  wr16(p + 2, (uint16_t)v);
-}
 static bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 
 /* The peer: what the instance sent on its one connection, and the application's
@@ -57,12 +48,12 @@ struct peer {
 static void on_output(void *ctx, ts_packet *pkt) {
   struct peer *p = ctx;
   ts_ip_info in;
-  bool fragment = pkt->len >= 20 && (pkt->data[0] >> 4) == 4 && (rd16(pkt->data + 6) & 0x3fff);
+  bool fragment = pkt->len >= 20 && (pkt->data[0] >> 4) == 4 && (ts_rd16(pkt->data + 6) & 0x3fff);
   if (fragment) p->fragments++;
   if (!fragment && ts_ip_parse(pkt->data, pkt->len, &in) == 0 && in.proto == TS_IPPROTO_TCP && in.l4_len >= 20) {
     const uint8_t *t = pkt->data + in.l4_offset;
     uint8_t flags = t[13];
-    uint32_t seq = rd32(t + 4), hlen = (uint32_t)(t[12] >> 4) * 4;
+    uint32_t seq = ts_rd32(t + 4), hlen = (uint32_t)(t[12] >> 4) * 4;
     uint32_t len = in.l4_len - hlen;
     if ((flags & SYN) && !p->have_syn) {
       p->have_syn = true;
@@ -122,10 +113,10 @@ static void send_raw(struct peer *p, uint8_t *tcp, uint32_t len, bool bad_sum) {
   uint8_t pkt[1600];
   uint32_t h = ts_ip_write_header(pkt, &p->remote, &p->stack, TS_IPPROTO_TCP, len);
   if (len >= 18) {
-    wr16(tcp + 16, 0);
+    ts_wr16(tcp + 16, 0);
     uint32_t sum = ts_ip_pseudo_header_sum(&p->remote, &p->stack, TS_IPPROTO_TCP, len);
     uint16_t c = ts_checksum_finish(ts_checksum_add(sum, tcp, len));
-    wr16(tcp + 16, bad_sum ? (uint16_t)(c ^ 0x1111) : c);
+    ts_wr16(tcp + 16, bad_sum ? (uint16_t)(c ^ 0x1111) : c);
   }
   memcpy(pkt + h, tcp, len);
   ts_netstack_input(p->ns, pkt, h + len);
@@ -136,13 +127,13 @@ static void send_raw(struct peer *p, uint8_t *tcp, uint32_t len, bool bad_sum) {
 static uint32_t segment(struct peer *p, uint8_t *t, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
                         const uint8_t *opt, uint32_t optlen, uint32_t payload) {
   memset(t, 0, 20);
-  wr16(t, PEER_PORT);
-  wr16(t + 2, p->stack_port);
-  wr32(t + 4, seq);
-  wr32(t + 8, ack);
+  ts_wr16(t, PEER_PORT);
+  ts_wr16(t + 2, p->stack_port);
+  ts_wr32(t + 4, seq);
+  ts_wr32(t + 8, ack);
   t[12] = (uint8_t)((5 + optlen / 4) << 4);
   t[13] = flags;
-  wr16(t + 14, win);
+  ts_wr16(t + 14, win);
   if (optlen) memcpy(t + 20, opt, optlen);
   for (uint32_t i = 0; i < payload; i++) t[20 + optlen + i] = (uint8_t)('a' + i % 26);
   return 20 + optlen + payload;
@@ -271,9 +262,9 @@ TS_TEST(first_fragments_must_hold_the_tcp_header) {
   segment(&p, t, ACK | PSH, p.seq, p.stack_nxt, 64240, opts, 8, 16); /* 28 + 16 */
   uint32_t h = ts_ip_write_header(pkt, &p.remote, &p.stack, TS_IPPROTO_TCP, 24);
   memcpy(pkt + h, t, 24);
-  wr16(pkt + 6, 0x2000); /* MF, offset 0: 24 of the header's 28 bytes */
-  wr16(pkt + 10, 0);
-  wr16(pkt + 10, ts_checksum_finish(ts_checksum_add(0, pkt, h)));
+  ts_wr16(pkt + 6, 0x2000); /* MF, offset 0: 24 of the header's 28 bytes */
+  ts_wr16(pkt + 10, 0);
+  ts_wr16(pkt + 10, ts_checksum_finish(ts_checksum_add(0, pkt, h)));
   ts_netstack_input(p.ns, pkt, h + 24);
   CHECK_COUNTERS(&p, 1, 0, 0, 0);
 
@@ -291,8 +282,8 @@ TS_TEST(first_fragments_must_hold_the_tcp_header) {
   pkt[h + 2] = 1;           /* PadN of 4 */
   pkt[h + 3] = 4;
   pkt[h + 8] = TS_IPPROTO_TCP;
-  wr16(pkt + h + 10, 0x0001); /* offset 0, M */
-  wr32(pkt + h + 12, 0x12345678);
+  ts_wr16(pkt + h + 10, 0x0001); /* offset 0, M */
+  ts_wr32(pkt + h + 12, 0x12345678);
   memcpy(pkt + h + 16, t, len);
   ts_netstack_input(q.ns, pkt, h + 16 + len);
   CHECK_COUNTERS(&q, 1, 0, 0, 0);
