@@ -49,6 +49,7 @@ struct ts_provider {
   ts_provider_icmp_fn claim_fn;
   void *claim_ctx;
   bool wants_netstack;     /* use_netstack, or a monitor / negotiation path that needs it */
+  uint32_t ns_trace;       /* the netstack's own interface in the capture ("<phone>/netstack") */
   ts_netstack *ns;         /* the process's userspace netstack (NULL: none or no process) */
   ts_mux *mux;             /* its flow tracker (created with the provider) */
   ts_rng ns_rng;           /* "<name>/netstack": a seed per process */
@@ -133,6 +134,7 @@ static bool echo_reply(const ts_ip_info *info) {
 static bool to_netstack(ts_provider *p, const uint8_t *pkt, size_t len) {
   if (!p->ns || ts_mux_inbound(p->mux, pkt, len) != TS_MUX_NETSTACK) return false;
   p->stats.netstack_in++;
+  ts_trace_packet(ts_world_trace(p->w), now_of(p), p->ns_trace, TS_TRACE_RX, NULL, pkt, (uint32_t)len);
   if (ts_netstack_input(p->ns, pkt, (uint32_t)len) != TS_OK) p->stats.netstack_in_dropped++;
   return true;
 }
@@ -228,6 +230,7 @@ static void engine_down(ts_provider *p, bool died) {
  * (no utun, no OS policy: Mullvad's workaround, MV-BLOG, PR #7289). */
 static void ns_output(void *ctx, ts_packet *pkt) {
   ts_provider *p = ctx;
+  ts_trace_packet(ts_world_trace(p->w), now_of(p), p->ns_trace, TS_TRACE_TX, NULL, pkt->data, pkt->len);
   ts_mux_outbound(p->mux, pkt->data, pkt->len);
   int rc = p->dev && !p->error ? ts_wgdev_tx_ip(p->dev, pkt->data, pkt->len) : TS_ESTATE;
   if (rc == WG_OK || rc == WG_ESTAGED) p->stats.netstack_out++;
@@ -647,6 +650,14 @@ static int validate(const ts_provider_config *cfg) {
 static int create_parts(ts_provider *p) {
   int rc = TS_OK;
   if (p->wants_netstack) rc = ts_mux_create(MUX_CAPACITY, &p->mux);
+  /* The netstack's packets (the plaintext of its flows, as they enter and leave the
+   * engine) get an interface of their own in the capture, so Wireshark shows the
+   * in-tunnel ping and negotiation beside utun0. */
+  if (!rc && p->wants_netstack) {
+    char tn[TS_PHONE_NAME_MAX + 12];
+    snprintf(tn, sizeof tn, "%s/netstack", ts_phone_name(p->ph));
+    rc = ts_trace_add_interface(ts_world_trace(p->w), tn, &p->ns_trace);
+  }
   if (!rc && p->cfg.negotiation.enabled) rc = ts_neg_client_create(p, &p->cfg.negotiation, &p->neg);
   return rc;
 }

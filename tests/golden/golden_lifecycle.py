@@ -317,6 +317,21 @@ check("gt-10_give_up_enters_the_error_state", j is not None and "give-up: true" 
       and moments(j, "negotiation-failed") and not livelock(j, "negotiation", "timeout")
       and not j["findings"], err.strip() or json.dumps(j and j["timeline"])[:1500])
 
+# The provider's netstack has an interface of its own in the capture: Wireshark shows the
+# in-tunnel ping and the negotiation in plaintext there (GT-12).
+pcap = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gt12-{os.getpid()}.pcapng")
+rc, j, err = run("gt-12-userspace-netstack-ian-on.yaml", "ios-17", "--pcap", pcap)
+def tshark_count(flt):
+    p = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", flt], capture_output=True, text=True)
+    return len(p.stdout.splitlines()) if p.returncode == 0 else -1
+neg = tshark_count('frame.interface_name == "phone/netstack" && tcp.port == 1337')
+ping = tshark_count('frame.interface_name == "phone/netstack" && icmp && ip.dst == 10.64.0.1')
+utun = tshark_count('frame.interface_name == "phone/utun0" && tcp.port == 1337')
+check("gt-12_pcapng_shows_the_netstack", rc == 0 and neg >= 5 and ping > 0 and utun == 0,
+      f"exit {rc} negotiation {neg} ping {ping} on utun {utun} {err.strip()}")
+if os.path.exists(pcap):
+    os.remove(pcap)
+
 # The recovery analysis is a replay: the branches' prefix is the lockout run itself, so the
 # whole JSON is the same in two processes, and --no-recovery leaves the run's own verdict alone.
 rc1, a, _ = run("gt-06-app-update-ian-on.yaml", "ios-18")
