@@ -96,6 +96,28 @@ static const key_spec od_rule_keys[] = {
 };
 CHECK_TABLE_SIZE(od_rule_keys);
 
+static int od_rule_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  ts_scenario_od_rule *r = obj;
+  memset(r, 0, sizeof *r);
+  r->pos = sc_pos_of(item);
+  return 0;
+}
+
+static int od_rule_check(loader *L, mapping *m, void *obj, size_t index) {
+  (void)index;
+  const ts_scenario_od_rule *r = obj;
+  if (r->ssid_count && r->interface != TS_SCENARIO_OD_WIFI)
+    return sc_fail(L, m->node, "found ssids in an on-demand rule for interface '%s', expected "
+                               "'interface: wifi' (ssidMatch applies to Wi-Fi)",
+                   od_interface_names[r->interface]);
+  return 0;
+}
+
+static const sc_list od_rule_list = {"a rule like {action: connect, interface: wifi}",
+                                     "on-demand rule", od_rule_keys, KEY_COUNT(od_rule_keys),
+                                     sizeof(ts_scenario_od_rule), od_rule_init, od_rule_check};
+
 int sc_parse_od_rules(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                       void *obj) {
   (void)spec; (void)m;
@@ -106,23 +128,7 @@ int sc_parse_od_rules(loader *L, const tsy_node *value, const key_spec *spec, ma
   if (seq->count > TS_SCENARIO_MAX_OD_RULES)
     return sc_fail(L, seq, "found %zu on-demand rules, expected at most %d", seq->count,
                    TS_SCENARIO_MAX_OD_RULES);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "a rule like {action: connect, interface: wifi}", &item);
-    if (rc) return rc;
-    ts_scenario_od_rule *r = &v->od_rules[v->od_rule_count++];
-    memset(r, 0, sizeof *r);
-    r->pos = sc_pos_of(item);
-    mapping rm;
-    sc_mapping_init(&rm, item, "on-demand rule", i, od_rule_keys, KEY_COUNT(od_rule_keys));
-    rc = sc_load_mapping(L, &rm, r);
-    if (rc) return rc;
-    if (r->ssid_count && r->interface != TS_SCENARIO_OD_WIFI)
-      return sc_fail(L, item, "found ssids in an on-demand rule for interface '%s', expected "
-                              "'interface: wifi' (ssidMatch applies to Wi-Fi)",
-                     od_interface_names[r->interface]);
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &od_rule_list, v->od_rules, &v->od_rule_count);
 }
 
 /* ------------------------------------------------------------ negotiation */
@@ -373,6 +379,18 @@ static const key_spec obligation_keys[] = {
 };
 CHECK_TABLE_SIZE(obligation_keys);
 
+static int obligation_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  if (index == TS_SCENARIO_MAX_OBLIGATIONS)
+    return sc_fail(L, item, "found more than %d obligations in checks, expected at most %d",
+                   TS_SCENARIO_MAX_OBLIGATIONS, TS_SCENARIO_MAX_OBLIGATIONS);
+  ((ts_scenario_obligation *)obj)->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list obligation_list = {
+    "an obligation like {what: tunnel-connected, by: 60s}", "obligation", obligation_keys,
+    KEY_COUNT(obligation_keys), sizeof(ts_scenario_obligation), obligation_init, NULL};
+
 static int parse_obligations(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                              void *obj) {
   (void)spec; (void)m;
@@ -381,22 +399,7 @@ static int parse_obligations(loader *L, const tsy_node *value, const key_spec *s
   int rc = sc_sequence_value(L, value, "a list like '- {what: tunnel-connected, by: 60s}'", true,
                              &seq);
   if (rc || !seq) return rc;
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "an obligation like {what: tunnel-connected, by: 60s}",
-                         &item);
-    if (rc) return rc;
-    if (c->obligation_count == TS_SCENARIO_MAX_OBLIGATIONS)
-      return sc_fail(L, item, "found more than %d obligations in checks, expected at most %d",
-                     TS_SCENARIO_MAX_OBLIGATIONS, TS_SCENARIO_MAX_OBLIGATIONS);
-    ts_scenario_obligation *o = &c->obligations[c->obligation_count++];
-    o->pos = sc_pos_of(item);
-    mapping om;
-    sc_mapping_init(&om, item, "obligation", i, obligation_keys, KEY_COUNT(obligation_keys));
-    rc = sc_load_mapping(L, &om, o);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &obligation_list, c->obligations, &c->obligation_count);
 }
 
 static const key_spec checks_keys[] = {

@@ -98,6 +98,18 @@ static const key_spec iface_keys[] = {
 };
 CHECK_TABLE_SIZE(iface_keys);
 
+static int iface_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  ts_scenario_iface *iface = obj;
+  iface->link = TS_SCENARIO_NONE;
+  iface->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list iface_list = {"an interface mapping like '- name: eth0'", "interface",
+                                   iface_keys, KEY_COUNT(iface_keys), sizeof(ts_scenario_iface),
+                                   iface_init, NULL};
+
 static int parse_interfaces(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                             void *obj) {
   (void)spec; (void)m;
@@ -105,22 +117,10 @@ static int parse_interfaces(loader *L, const tsy_node *value, const key_spec *sp
   const tsy_node *seq;
   int rc = sc_sequence_value(L, value, "a list of interfaces like '- name: eth0'", true, &seq);
   if (rc || !seq) return rc;
+  ts_strmap_free(&L->iface_names);
   node->interfaces = calloc(seq->count ? seq->count : 1, sizeof *node->interfaces);
   if (!node->interfaces) return sc_out_of_memory(L, seq);
-  ts_strmap_free(&L->iface_names);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "an interface mapping like '- name: eth0'", &item);
-    if (rc) return rc;
-    ts_scenario_iface *iface = &node->interfaces[node->interface_count++];
-    iface->link = TS_SCENARIO_NONE;
-    iface->pos = sc_pos_of(item);
-    mapping im;
-    sc_mapping_init(&im, item, "interface", i, iface_keys, KEY_COUNT(iface_keys));
-    rc = sc_load_mapping(L, &im, iface);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &iface_list, node->interfaces, &node->interface_count);
 }
 
 static int parse_route_to(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
@@ -156,6 +156,16 @@ static const key_spec route_keys[] = {
 };
 CHECK_TABLE_SIZE(route_keys);
 
+static int route_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  ((ts_scenario_route *)obj)->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list route_list = {"a route mapping like '- {to: 0.0.0.0/0, via: eth1}'", "route",
+                                   route_keys, KEY_COUNT(route_keys), sizeof(ts_scenario_route),
+                                   route_init, NULL};
+
 static int parse_node_routes(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                              void *obj) {
   (void)spec; (void)m;
@@ -166,19 +176,7 @@ static int parse_node_routes(loader *L, const tsy_node *value, const key_spec *s
   if (rc || !seq) return rc;
   node->routes = calloc(seq->count ? seq->count : 1, sizeof *node->routes);
   if (!node->routes) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "a route mapping like '- {to: 0.0.0.0/0, via: eth1}'",
-                         &item);
-    if (rc) return rc;
-    ts_scenario_route *route = &node->routes[node->route_count++];
-    route->pos = sc_pos_of(item);
-    mapping rm;
-    sc_mapping_init(&rm, item, "route", i, route_keys, KEY_COUNT(route_keys));
-    rc = sc_load_mapping(L, &rm, route);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &route_list, node->routes, &node->route_count);
 }
 
 static const key_spec node_keys[] = {
@@ -192,6 +190,16 @@ static const key_spec node_keys[] = {
 };
 CHECK_TABLE_SIZE(node_keys);
 
+static int node_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)index;
+  ((ts_scenario_node *)obj)->pos = sc_pos_of(item);
+  ts_strmap_free(&L->iface_names); /* a node without 'interfaces' has none */
+  return 0;
+}
+
+static const sc_list node_list = {"a node mapping like '- name: hostA'", "node", node_keys,
+                                  KEY_COUNT(node_keys), sizeof(ts_scenario_node), node_init, NULL};
+
 static int parse_nodes(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                        void *obj) {
   (void)spec; (void)m;
@@ -200,22 +208,11 @@ static int parse_nodes(loader *L, const tsy_node *value, const key_spec *spec, m
   int rc = sc_sequence_value(L, value, "a list of at least one node like '- name: hostA'", false,
                           &seq);
   if (rc) return rc;
-  s->nodes = calloc(seq->count, sizeof *s->nodes);
+  s->nodes = calloc(seq->count ? seq->count : 1, sizeof *s->nodes);
   if (!s->nodes) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "a node mapping like '- name: hostA'", &item);
-    if (rc) return rc;
-    ts_scenario_node *node = &s->nodes[s->node_count++];
-    node->pos = sc_pos_of(item);
-    ts_strmap_free(&L->iface_names); /* a node without 'interfaces' has none */
-    mapping nm;
-    sc_mapping_init(&nm, item, "node", i, node_keys, KEY_COUNT(node_keys));
-    rc = sc_load_mapping(L, &nm, node);
-    if (rc) return rc;
-  }
+  rc = sc_load_mapping_list(L, seq, &node_list, s->nodes, &s->node_count);
   ts_strmap_free(&L->iface_names);
-  return 0;
+  return rc;
 }
 
 /* ------------------------------------------------------------ links */
@@ -334,7 +331,9 @@ static void link_defaults(ts_scenario_link *link) {
 }
 
 /* Relations between keys of one link, checked once all are parsed. */
-static int check_link(loader *L, const mapping *m, const ts_scenario_link *link) {
+static int check_link(loader *L, mapping *m, void *obj, size_t index) {
+  (void)index;
+  const ts_scenario_link *link = obj;
   if (link->jitter <= link->delay) return 0;
   char jitter[32], delay[32];
   ts_format_duration(link->jitter, jitter, sizeof jitter);
@@ -345,6 +344,17 @@ static int check_link(loader *L, const mapping *m, const ts_scenario_link *link)
               m->label);
 }
 
+static int link_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  link_defaults(obj);
+  ((ts_scenario_link *)obj)->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list link_list = {"a link mapping like '- name: ab'", "link", link_keys,
+                                  KEY_COUNT(link_keys), sizeof(ts_scenario_link), link_init,
+                                  check_link};
+
 static int parse_links(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                        void *obj) {
   (void)spec; (void)m;
@@ -354,20 +364,7 @@ static int parse_links(loader *L, const tsy_node *value, const key_spec *spec, m
   if (rc || !seq) return rc;
   s->links = calloc(seq->count ? seq->count : 1, sizeof *s->links);
   if (!s->links) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "a link mapping like '- name: ab'", &item);
-    if (rc) return rc;
-    ts_scenario_link *link = &s->links[s->link_count++];
-    link_defaults(link);
-    link->pos = sc_pos_of(item);
-    mapping lm;
-    sc_mapping_init(&lm, item, "link", i, link_keys, KEY_COUNT(link_keys));
-    rc = sc_load_mapping(L, &lm, link);
-    if (!rc) rc = check_link(L, &lm, link);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &link_list, s->links, &s->link_count);
 }
 
 /* ------------------------------------------------------------ apps */
@@ -473,6 +470,23 @@ static void app_clear_unused(ts_scenario_app *app) {
   }
 }
 
+static int app_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  app_defaults(obj);
+  ((ts_scenario_app *)obj)->pos = sc_pos_of(item);
+  return 0;
+}
+
+static int app_check(loader *L, mapping *m, void *obj, size_t index) {
+  (void)L; (void)m; (void)index;
+  app_clear_unused(obj);
+  return 0;
+}
+
+static const sc_list app_list = {"an app mapping like '- name: ping1'", "app", app_keys,
+                                 KEY_COUNT(app_keys), sizeof(ts_scenario_app), app_init,
+                                 app_check};
+
 static int parse_apps(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                       void *obj) {
   (void)spec; (void)m;
@@ -482,20 +496,7 @@ static int parse_apps(loader *L, const tsy_node *value, const key_spec *spec, ma
   if (rc || !seq) return rc;
   s->apps = calloc(seq->count ? seq->count : 1, sizeof *s->apps);
   if (!s->apps) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "an app mapping like '- name: ping1'", &item);
-    if (rc) return rc;
-    ts_scenario_app *app = &s->apps[s->app_count++];
-    app_defaults(app);
-    app->pos = sc_pos_of(item);
-    mapping am;
-    sc_mapping_init(&am, item, "app", i, app_keys, KEY_COUNT(app_keys));
-    rc = sc_load_mapping(L, &am, app);
-    if (rc) return rc;
-    app_clear_unused(app);
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &app_list, s->apps, &s->app_count);
 }
 
 /* ------------------------------------------------------------ timeline */
@@ -694,6 +695,19 @@ static const key_spec event_keys[] = {
 };
 CHECK_TABLE_SIZE(event_keys);
 
+static int event_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  ts_timeline_event *ev = obj;
+  ev->link = TS_SCENARIO_NONE;
+  ev->reconnect = true;
+  ev->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list event_list = {"an event mapping like '- at: 3s'", "timeline event",
+                                   event_keys, KEY_COUNT(event_keys), sizeof(ts_timeline_event),
+                                   event_init, NULL};
+
 static int parse_timeline(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                           void *obj) {
   (void)spec; (void)m;
@@ -703,21 +717,7 @@ static int parse_timeline(loader *L, const tsy_node *value, const key_spec *spec
   if (rc || !seq) return rc;
   s->timeline = calloc(seq->count ? seq->count : 1, sizeof *s->timeline);
   if (!s->timeline) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "an event mapping like '- at: 3s'", &item);
-    if (rc) return rc;
-    ts_timeline_event *ev = &s->timeline[s->timeline_count++];
-    ev->link = TS_SCENARIO_NONE;
-    ev->reconnect = true;
-    ev->pos = sc_pos_of(item);
-    mapping em;
-    sc_mapping_init(&em, item, "timeline event", i, event_keys,
-                 KEY_COUNT(event_keys));
-    rc = sc_load_mapping(L, &em, ev);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &event_list, s->timeline, &s->timeline_count);
 }
 
 /* ------------------------------------------------------------ the document */

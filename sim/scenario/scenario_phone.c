@@ -618,7 +618,9 @@ static const key_spec phone_app_keys[] = {
 CHECK_TABLE_SIZE(phone_app_keys);
 
 /* Relations: the API fits the type, the scope names something the phone has. */
-static int check_phone_app(loader *L, const mapping *m, ts_scenario_phone_app *app) {
+static int check_phone_app(loader *L, mapping *m, void *obj, size_t index) {
+  (void)index;
+  ts_scenario_phone_app *app = obj;
   const ts_scenario_phone *ph = &L->s->phone;
   if (app->api == TS_SCENARIO_API_NWTCPCONNECTION && app->type != TS_SCENARIO_PHONE_TCP) {
     return sc_fail(L, value_of(m, "api"), "found api 'nwtcpconnection' %s of type %s, expected "
@@ -644,6 +646,22 @@ static int check_phone_app(loader *L, const mapping *m, ts_scenario_phone_app *a
   return 0;
 }
 
+static int phone_app_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  ts_scenario_phone_app *app = obj;
+  app->port = 7;
+  app->interval = TS_SEC;
+  app->count = 1;
+  app->size = 56;
+  app->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list phone_app_list = {"an app mapping like '- name: browser'", "phone app",
+                                       phone_app_keys, KEY_COUNT(phone_app_keys),
+                                       sizeof(ts_scenario_phone_app), phone_app_init,
+                                       check_phone_app};
+
 static int parse_phone_apps(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                             void *obj) {
   (void)spec; (void)m;
@@ -653,23 +671,7 @@ static int parse_phone_apps(loader *L, const tsy_node *value, const key_spec *sp
   if (rc || !seq) return rc;
   ph->apps = calloc(seq->count ? seq->count : 1, sizeof *ph->apps);
   if (!ph->apps) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "an app mapping like '- name: browser'", &item);
-    if (rc) return rc;
-    ts_scenario_phone_app *app = &ph->apps[ph->app_count++];
-    app->port = 7;
-    app->interval = TS_SEC;
-    app->count = 1;
-    app->size = 56;
-    app->pos = sc_pos_of(item);
-    mapping am;
-    sc_mapping_init(&am, item, "phone app", i, phone_app_keys, KEY_COUNT(phone_app_keys));
-    rc = sc_load_mapping(L, &am, app);
-    if (!rc) rc = check_phone_app(L, &am, app);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &phone_app_list, ph->apps, &ph->app_count);
 }
 
 /* ------------------------------------------------------------ the phone */

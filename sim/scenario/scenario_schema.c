@@ -318,6 +318,24 @@ int sc_item_mapping(loader *L, const tsy_node *item, const char *expected,
   return 0;
 }
 
+int sc_load_mapping_list(loader *L, const tsy_node *seq, const sc_list *list, void *items,
+                         size_t *count) {
+  for (size_t i = 0; i < seq->count; i++) {
+    const tsy_node *item;
+    int rc = sc_item_mapping(L, seq->items[i], list->expected, &item);
+    if (rc) return rc;
+    void *obj = (char *)items + *count * list->size;
+    if (list->init && (rc = list->init(L, item, obj, *count))) return rc;
+    (*count)++;
+    mapping m;
+    sc_mapping_init(&m, item, list->what, i, list->specs, list->spec_count);
+    rc = sc_load_mapping(L, &m, obj);
+    if (!rc && list->check) rc = list->check(L, &m, obj, i);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 ts_srcpos sc_pos_of(const tsy_node *n) { return (ts_srcpos){n->line, n->col}; }
 
 /* ------------------------------------------------------------ value parsers */

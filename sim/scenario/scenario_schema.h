@@ -111,6 +111,25 @@ void sc_mapping_init(mapping *m, const tsy_node *node, const char *what, size_t 
 int sc_load_mapping(loader *L, mapping *m, void *obj);
 int sc_item_mapping(loader *L, const tsy_node *item, const char *expected, const tsy_node **out);
 
+/* A list whose items are mappings of one table: ts_scenario_link, ts_scenario_route, ... */
+typedef struct sc_list {
+  const char *expected;     /* said of an item that is not a mapping */
+  const char *what;         /* "link": names item #i in messages */
+  const key_spec *specs;
+  size_t spec_count;
+  size_t size;              /* of one item */
+  /* Before the item is counted and loaded: defaults and position. obj may be one past
+   * the end of a fixed array; init must then fail without touching it. */
+  int (*init)(loader *L, const tsy_node *item, void *obj, size_t index);
+  /* After it is loaded: checks across keys or items. NULL: none. */
+  int (*check)(loader *L, mapping *m, void *obj, size_t index);
+} sc_list;
+
+/* Loads every item of seq into items (room for seq->count of them), counting each in
+ * *count before loading it: its parsers find it as the last item. */
+int sc_load_mapping_list(loader *L, const tsy_node *seq, const sc_list *list, void *items,
+                         size_t *count);
+
 /* ---- value parsers (value_parser signature unless noted) */
 int sc_parse_name_text(loader *L, const tsy_node *value, mapping *m, bool allow_dot, char *dst,
                        const tsy_node **at);

@@ -136,8 +136,8 @@ static const key_spec relay_keys[] = {
 };
 CHECK_TABLE_SIZE(relay_keys);
 
-static int check_relay(loader *L, const mapping *m, size_t index) {
-  const ts_scenario_relay *r = &L->s->relays[index];
+static int check_relay(loader *L, mapping *m, void *obj, size_t index) {
+  const ts_scenario_relay *r = obj;
   for (size_t i = 0; i < index; i++) {
     const ts_scenario_relay *o = &L->s->relays[i];
     if (o->node != r->node || o->port != r->port) continue;
@@ -152,6 +152,19 @@ static int check_relay(loader *L, const mapping *m, size_t index) {
   return 0;
 }
 
+static int relay_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  ts_scenario_relay *r = obj;
+  r->port = 51820;
+  r->gateway = (ts_ipaddr){.family = 4, .bytes = {10, 64, 0, 1}};
+  r->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list relay_list = {"a relay mapping like '- name: relay1'", "relay", relay_keys,
+                                   KEY_COUNT(relay_keys), sizeof(ts_scenario_relay), relay_init,
+                                   check_relay};
+
 int sc_parse_relays(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                     void *obj) {
   (void)spec; (void)m;
@@ -161,21 +174,7 @@ int sc_parse_relays(loader *L, const tsy_node *value, const key_spec *spec, mapp
   if (rc || !seq) return rc;
   s->relays = calloc(seq->count ? seq->count : 1, sizeof *s->relays);
   if (!s->relays) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "a relay mapping like '- name: relay1'", &item);
-    if (rc) return rc;
-    ts_scenario_relay *r = &s->relays[s->relay_count++];
-    r->port = 51820;
-    r->gateway = (ts_ipaddr){.family = 4, .bytes = {10, 64, 0, 1}};
-    r->pos = sc_pos_of(item);
-    mapping rm;
-    sc_mapping_init(&rm, item, "relay", i, relay_keys, KEY_COUNT(relay_keys));
-    rc = sc_load_mapping(L, &rm, r);
-    if (!rc) rc = check_relay(L, &rm, i);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &relay_list, s->relays, &s->relay_count);
 }
 
 /* ------------------------------------------------------------ DHCP servers */
@@ -308,6 +307,10 @@ static const key_spec dhcp_route_keys[] = {
 };
 CHECK_TABLE_SIZE(dhcp_route_keys);
 
+static const sc_list dhcp_route_list = {
+    "a route mapping like '- {to: 10.0.0.0/8, via: 192.168.1.1}'", "DHCP route",
+    dhcp_route_keys, KEY_COUNT(dhcp_route_keys), sizeof(ts_scenario_dhcp_route), NULL, NULL};
+
 static int parse_dhcp_routes(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                              void *obj) {
   (void)spec; (void)m;
@@ -320,17 +323,7 @@ static int parse_dhcp_routes(loader *L, const tsy_node *value, const key_spec *s
     return sc_fail(L, seq, "found %zu routes, expected at most %d (option 121)", seq->count,
                    TS_SCENARIO_DHCP_MAX_ROUTES);
   }
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "a route mapping like '- {to: 10.0.0.0/8, via: 192.168.1.1}'",
-                         &item);
-    if (rc) return rc;
-    mapping rm;
-    sc_mapping_init(&rm, item, "DHCP route", i, dhcp_route_keys, KEY_COUNT(dhcp_route_keys));
-    rc = sc_load_mapping(L, &rm, &d->routes[d->route_count++]);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &dhcp_route_list, d->routes, &d->route_count);
 }
 
 static const key_spec dhcp_keys[] = {
@@ -348,8 +341,8 @@ static const key_spec dhcp_keys[] = {
 };
 CHECK_TABLE_SIZE(dhcp_keys);
 
-static int check_dhcp(loader *L, const mapping *m, size_t index) {
-  const ts_scenario_dhcp_server *d = &L->s->dhcp_servers[index];
+static int check_dhcp(loader *L, mapping *m, void *obj, size_t index) {
+  const ts_scenario_dhcp_server *d = obj;
   for (size_t i = 0; i < index; i++) {
     const ts_scenario_dhcp_server *o = &L->s->dhcp_servers[i];
     if (o->node != d->node || o->iface != d->iface) continue;
@@ -363,6 +356,20 @@ static int check_dhcp(loader *L, const mapping *m, size_t index) {
   return 0;
 }
 
+static int dhcp_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  ts_scenario_dhcp_server *d = obj;
+  d->node = d->iface = TS_SCENARIO_NONE;
+  d->prefix_len = 24;
+  d->lease = 3600 * TS_SEC;
+  d->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list dhcp_list = {"a DHCP server mapping like '- node: ap'", "DHCP server",
+                                  dhcp_keys, KEY_COUNT(dhcp_keys),
+                                  sizeof(ts_scenario_dhcp_server), dhcp_init, check_dhcp};
+
 int sc_parse_dhcp_servers(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                           void *obj) {
   (void)spec; (void)m;
@@ -372,22 +379,7 @@ int sc_parse_dhcp_servers(loader *L, const tsy_node *value, const key_spec *spec
   if (rc || !seq) return rc;
   s->dhcp_servers = calloc(seq->count ? seq->count : 1, sizeof *s->dhcp_servers);
   if (!s->dhcp_servers) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "a DHCP server mapping like '- node: ap'", &item);
-    if (rc) return rc;
-    ts_scenario_dhcp_server *d = &s->dhcp_servers[s->dhcp_server_count++];
-    d->node = d->iface = TS_SCENARIO_NONE;
-    d->prefix_len = 24;
-    d->lease = 3600 * TS_SEC;
-    d->pos = sc_pos_of(item);
-    mapping dm;
-    sc_mapping_init(&dm, item, "DHCP server", i, dhcp_keys, KEY_COUNT(dhcp_keys));
-    rc = sc_load_mapping(L, &dm, d);
-    if (!rc) rc = check_dhcp(L, &dm, i);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &dhcp_list, s->dhcp_servers, &s->dhcp_server_count);
 }
 
 /* ------------------------------------------------------------ DNS servers */
@@ -492,6 +484,19 @@ static const key_spec dns_keys[] = {
 };
 CHECK_TABLE_SIZE(dns_keys);
 
+static int dns_init(loader *L, const tsy_node *item, void *obj, size_t index) {
+  (void)L; (void)index;
+  ts_scenario_dns_server *d = obj;
+  d->node = TS_SCENARIO_NONE;
+  d->ttl = 60 * TS_SEC;
+  d->pos = sc_pos_of(item);
+  return 0;
+}
+
+static const sc_list dns_list = {"a DNS server mapping like '- node: dns'", "DNS server",
+                                 dns_keys, KEY_COUNT(dns_keys), sizeof(ts_scenario_dns_server),
+                                 dns_init, NULL};
+
 int sc_parse_dns_servers(loader *L, const tsy_node *value, const key_spec *spec, mapping *m,
                          void *obj) {
   (void)spec; (void)m;
@@ -501,18 +506,5 @@ int sc_parse_dns_servers(loader *L, const tsy_node *value, const key_spec *spec,
   if (rc || !seq) return rc;
   s->dns_servers = calloc(seq->count ? seq->count : 1, sizeof *s->dns_servers);
   if (!s->dns_servers) return sc_out_of_memory(L, seq);
-  for (size_t i = 0; i < seq->count; i++) {
-    const tsy_node *item;
-    rc = sc_item_mapping(L, seq->items[i], "a DNS server mapping like '- node: dns'", &item);
-    if (rc) return rc;
-    ts_scenario_dns_server *d = &s->dns_servers[s->dns_server_count++];
-    d->node = TS_SCENARIO_NONE;
-    d->ttl = 60 * TS_SEC;
-    d->pos = sc_pos_of(item);
-    mapping dm;
-    sc_mapping_init(&dm, item, "DNS server", i, dns_keys, KEY_COUNT(dns_keys));
-    rc = sc_load_mapping(L, &dm, d);
-    if (rc) return rc;
-  }
-  return 0;
+  return sc_load_mapping_list(L, seq, &dns_list, s->dns_servers, &s->dns_server_count);
 }

@@ -1,10 +1,11 @@
 #include "scenario_values.h"
 
+#include "ts_ipsum.h"
+
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 /* A unit multiplies by coeff * 10^exp10. Every unit we have has this shape, which
  * lets fractions like 1.5s be resolved exactly with 64-bit integers. */
@@ -197,23 +198,12 @@ tsv_status tsv_parse_address(const char *s, bool with_prefix, ts_ipprefix *out) 
   text[addr_len] = '\0';
 
   memset(out, 0, sizeof *out);
-  bool v6 = strchr(text, ':') != NULL;
-  out->addr.family = v6 ? 6 : 4;
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, text, out->addr.bytes) != 1) return TSV_SYNTAX;
-  int max_prefix = v6 ? 128 : 32;
-  out->len = (uint8_t)max_prefix;
+  if (!ts_ipaddr_parse(text, &out->addr)) return TSV_SYNTAX;
+  out->len = out->addr.family == 6 ? 128 : 32;
   if (!slash) return with_prefix ? TSV_NO_PREFIX : TSV_OK;
   if (!with_prefix) return TSV_HAS_PREFIX;
-
-  const char *prefix = slash + 1;
-  size_t prefix_len = strlen(prefix);
-  if (prefix_len == 0 || prefix_len > 3 || strspn(prefix, "0123456789") != prefix_len)
-    return TSV_BAD_PREFIX;
-  int value = 0;
-  for (const char *p = prefix; *p; p++) value = value * 10 + (*p - '0');
-  if (value > max_prefix) return TSV_BAD_PREFIX;
-  out->len = (uint8_t)value;
-  return TSV_OK;
+  /* The address is good, so a failure is the prefix's (out keeps the family). */
+  return ts_ipprefix_parse(s, out) == 0 ? TSV_OK : TSV_BAD_PREFIX;
 }
 
 bool tsv_is_name(const char *s, bool allow_dot) {
