@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_error.h"
 #include "ts_ipsum.h"
 
@@ -53,8 +54,7 @@ struct ts_mux {
 /* What the mux needs from one packet. */
 struct pkt {
   uint8_t family, proto;
-  const uint8_t *src, *dst;
-  uint8_t src_bytes[16], dst_bytes[16];
+  ts_ipaddr src, dst;
   const uint8_t *l4;
   uint32_t l4_len;
 };
@@ -62,10 +62,6 @@ struct pkt {
 /* parse() results besides 0 and TS_EPARSE: well-formed but nothing the mux tracks. */
 #define PARSE_UNTRACKED 1
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 /* a >= b in sequence space (RFC 9293 3.4). */
 static bool seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
 static size_t addr_len(uint8_t family) { return family == 6 ? 16 : 4; }
@@ -86,7 +82,7 @@ static int walk6(const uint8_t *p, uint32_t avail, uint8_t nh, uint32_t *off, ui
     if (nh == IP6_FRAGMENT) {
       /* Only an atomic fragment (offset 0, no more fragments: RFC 6946) carries a
        * whole upper-layer packet. */
-      if ((rd16(h + 2) & 0xfff9) != 0) return PARSE_UNTRACKED;
+      if ((ts_rd16(h + 2) & 0xfff9) != 0) return PARSE_UNTRACKED;
       hlen = 8;
     } else {
       hlen = ((uint32_t)h[1] + 1) * 8;
@@ -105,13 +101,11 @@ static int parse(const uint8_t *p, size_t len, struct pkt *out) {
   ts_ip_info info;
   if (ts_ip_parse(p, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, &info) != 0) return TS_EPARSE;
   out->family = info.family;
-  memcpy(out->src_bytes, info.src.bytes, 16);
-  memcpy(out->dst_bytes, info.dst.bytes, 16);
-  out->src = out->src_bytes;
-  out->dst = out->dst_bytes;
+  out->src = info.src;
+  out->dst = info.dst;
   if (info.family == 4) {
     /* Any fragment: MF set or a non-zero offset (RFC 791). */
-    if ((rd16(p + 6) & 0x3fff) != 0) return PARSE_UNTRACKED;
+    if ((ts_rd16(p + 6) & 0x3fff) != 0) return PARSE_UNTRACKED;
     out->proto = info.proto;
     out->l4 = p + info.l4_offset;
     out->l4_len = info.l4_len;
@@ -136,10 +130,7 @@ static int parse(const uint8_t *p, size_t len, struct pkt *out) {
 }
 
 static bool tcp_checksum_ok(const struct pkt *k) {
-  ts_ipaddr s = {.family = k->family}, d = {.family = k->family};
-  memcpy(s.bytes, k->src, 16);
-  memcpy(d.bytes, k->dst, 16);
-  uint32_t sum = ts_ip_pseudo_header_sum(&s, &d, TS_IPPROTO_TCP, k->l4_len);
+  uint32_t sum = ts_ip_pseudo_header_sum(&k->src, &k->dst, TS_IPPROTO_TCP, k->l4_len);
   return ts_checksum_finish(ts_checksum_add(sum, k->l4, k->l4_len)) == 0;
 }
 
@@ -204,18 +195,18 @@ static bool close_if_done(ts_mux *m, struct flow *f) {
 
 static void outbound_tcp(ts_mux *m, const struct pkt *k) {
   const uint8_t *t = k->l4;
-  uint16_t sport = rd16(t), dport = rd16(t + 2);
-  uint32_t seq = rd32(t + 4), ack = rd32(t + 8);
+  uint16_t sport = ts_rd16(t), dport = ts_rd16(t + 2);
+  uint32_t seq = ts_rd32(t + 4), ack = ts_rd32(t + 8);
   uint8_t flags = t[13];
   uint32_t payload = k->l4_len - (uint32_t)(t[12] >> 4) * 4;
-  struct flow *f = lookup(m, FLOW_TCP, k->family, k->src, sport, k->dst, dport);
+  struct flow *f = lookup(m, FLOW_TCP, k->family, k->src.bytes, sport, k->dst.bytes, dport);
   if (flags & TCP_RST) {
     /* lwIP aborted the connection, or answered a segment of one it does not know. */
     if (f) forget(m, f);
     return;
   }
   if (!f) {
-    f = claim(m, FLOW_TCP, k->family, k->src, sport, k->dst, dport);
+    f = claim(m, FLOW_TCP, k->family, k->src.bytes, sport, k->dst.bytes, dport);
   } else if ((flags & TCP_SYN) && !(flags & TCP_ACK)) {
     /* A new connection on a 4-tuple still in the table: start over. */
     uint64_t used = f->last_use;
@@ -247,9 +238,9 @@ static void outbound_tcp(ts_mux *m, const struct pkt *k) {
 static void outbound_icmp(ts_mux *m, const struct pkt *k) {
   uint8_t type = k->l4[0];
   if (type != (k->family == 4 ? ICMP4_ECHO_REQUEST : ICMP6_ECHO_REQUEST)) return;
-  uint16_t id = rd16(k->l4 + 4);
-  struct flow *f = lookup(m, FLOW_ICMP, k->family, k->src, id, k->dst, 0);
-  if (!f) f = claim(m, FLOW_ICMP, k->family, k->src, id, k->dst, 0);
+  uint16_t id = ts_rd16(k->l4 + 4);
+  struct flow *f = lookup(m, FLOW_ICMP, k->family, k->src.bytes, id, k->dst.bytes, 0);
+  if (!f) f = claim(m, FLOW_ICMP, k->family, k->src.bytes, id, k->dst.bytes, 0);
   touch(m, f);
 }
 
@@ -273,7 +264,7 @@ int ts_mux_outbound(ts_mux *m, const uint8_t *pkt, size_t len) {
  * lwIP will see it; returns after the flow is forgotten when this segment ends it. */
 static void inbound_tcp_state(ts_mux *m, struct flow *f, const struct pkt *k) {
   const uint8_t *t = k->l4;
-  uint32_t seq = rd32(t + 4), ack = rd32(t + 8);
+  uint32_t seq = ts_rd32(t + 4), ack = ts_rd32(t + 8);
   uint8_t flags = t[13];
   uint32_t payload = k->l4_len - (uint32_t)(t[12] >> 4) * 4;
   if (flags & TCP_RST) {
@@ -319,7 +310,8 @@ static void inbound_tcp_state(ts_mux *m, struct flow *f, const struct pkt *k) {
 
 static struct flow *inbound_tcp(ts_mux *m, const struct pkt *k) {
   const uint8_t *t = k->l4;
-  struct flow *f = lookup(m, FLOW_TCP, k->family, k->dst, rd16(t + 2), k->src, rd16(t));
+  struct flow *f =
+      lookup(m, FLOW_TCP, k->family, k->dst.bytes, ts_rd16(t + 2), k->src.bytes, ts_rd16(t));
   if (!f) return NULL;
   touch(m, f);
   /* A corrupted segment is routed (lwIP drops it) but tells the mux nothing. */
@@ -343,7 +335,7 @@ static struct flow *inbound_icmp_error(ts_mux *m, const struct pkt *k) {
   if (k->family == 4) {
     if (qlen < TS_IPV4_HEADER || (q[0] >> 4) != 4) return NULL;
     off = (uint32_t)(q[0] & 0x0f) * 4;
-    if (off < TS_IPV4_HEADER || (rd16(q + 6) & 0x1fff) != 0) return NULL;
+    if (off < TS_IPV4_HEADER || (ts_rd16(q + 6) & 0x1fff) != 0) return NULL;
     proto = q[9];
     qsrc = q + 12;
     qdst = q + 16;
@@ -356,17 +348,17 @@ static struct flow *inbound_icmp_error(ts_mux *m, const struct pkt *k) {
   }
   if (off > qlen || qlen - off < 8) return NULL;
   size_t n = addr_len(k->family);
-  if (memcmp(qsrc, k->dst, n) != 0) return NULL; /* the error is not about our packet */
+  if (memcmp(qsrc, k->dst.bytes, n) != 0) return NULL; /* the error is not about our packet */
   const uint8_t *l4 = q + off;
   uint8_t local[16] = {0}, remote[16] = {0};
   memcpy(local, qsrc, n);
   memcpy(remote, qdst, n);
   struct flow *f = NULL;
   if (proto == TS_IPPROTO_TCP) {
-    f = lookup(m, FLOW_TCP, k->family, local, rd16(l4), remote, rd16(l4 + 2));
+    f = lookup(m, FLOW_TCP, k->family, local, ts_rd16(l4), remote, ts_rd16(l4 + 2));
   } else if ((k->family == 4 && proto == TS_IPPROTO_ICMP && l4[0] == ICMP4_ECHO_REQUEST) ||
              (k->family == 6 && proto == TS_IPPROTO_ICMPV6 && l4[0] == ICMP6_ECHO_REQUEST)) {
-    f = lookup(m, FLOW_ICMP, k->family, local, rd16(l4 + 4), remote, 0);
+    f = lookup(m, FLOW_ICMP, k->family, local, ts_rd16(l4 + 4), remote, 0);
   }
   if (f) touch(m, f);
   return f;
@@ -375,7 +367,8 @@ static struct flow *inbound_icmp_error(ts_mux *m, const struct pkt *k) {
 static struct flow *inbound_icmp(ts_mux *m, const struct pkt *k) {
   uint8_t type = k->l4[0];
   if (type == (k->family == 4 ? ICMP4_ECHO_REPLY : ICMP6_ECHO_REPLY)) {
-    struct flow *f = lookup(m, FLOW_ICMP, k->family, k->dst, rd16(k->l4 + 4), k->src, 0);
+    struct flow *f =
+        lookup(m, FLOW_ICMP, k->family, k->dst.bytes, ts_rd16(k->l4 + 4), k->src.bytes, 0);
     if (f) touch(m, f);
     return f;
   }

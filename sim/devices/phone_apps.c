@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_dns.h"
 #include "ts_phone_apps.h"
 #include "ts_tcp_server.h"
@@ -49,7 +50,7 @@ static void on_reply(void *ctx, ts_sock_id sock, const ts_ip_info *info, const u
     if (info->sport != TS_DNS_PORT || ts_dns_decode(payload, len, &m) != 0) return;
     seq = m.id;
   } else if (a->cfg.kind == TS_PHONE_APP_PING) seq = info->icmp_seq;
-  else if (len >= 2) seq = (uint16_t)(payload[0] << 8 | payload[1]);
+  else if (len >= 2) seq = ts_rd16(payload);
   else return;
   ts_time sent = a->sent_at[seq % APP_RING];
   if (!sent) return;
@@ -290,8 +291,7 @@ static void app_event(void *obj, uint64_t arg) {
   uint32_t n = a->cfg.size;
   for (uint32_t i = 0; i < n; i++) a->payload[i] = (uint8_t)(i * 7 + seq);
   if (a->cfg.kind == TS_PHONE_APP_UDP_REQUEST && n >= 2) {
-    a->payload[0] = (uint8_t)(seq >> 8);
-    a->payload[1] = (uint8_t)seq;
+    ts_wr16(a->payload, seq);
   }
   ts_sock_send_result res;
   memset(&res, 0, sizeof res);

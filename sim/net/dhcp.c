@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_dhcp.h"
 #include "net_internal.h"
 #include "ts_error.h"
@@ -36,19 +37,13 @@ struct ts_dhcp_server {
   uint8_t buf[TS_DHCP_MAX_MESSAGE + 512];
 };
 
-static uint32_t addr32(const ts_ipaddr *a) {
-  return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 | (uint32_t)a->bytes[2] << 8 |
-         a->bytes[3];
-}
+static uint32_t addr32(const ts_ipaddr *a) { return ts_rd32(a->bytes); }
 
 static ts_ipaddr from32(uint32_t v) {
   ts_ipaddr a;
   memset(&a, 0, sizeof a);
   a.family = 4;
-  a.bytes[0] = (uint8_t)(v >> 24);
-  a.bytes[1] = (uint8_t)(v >> 16);
-  a.bytes[2] = (uint8_t)(v >> 8);
-  a.bytes[3] = (uint8_t)v;
+  ts_wr32(a.bytes, v);
   return a;
 }
 

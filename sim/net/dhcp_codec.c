@@ -3,19 +3,9 @@
  * the buffer; option lengths are never trusted. */
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_dhcp.h"
 #include "ts_error.h"
-
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
 
 static ts_ipaddr v4(const uint8_t *p) {
   ts_ipaddr a;
@@ -122,7 +112,7 @@ static void put_option_addrs(struct writer *w, uint8_t code, const ts_ipaddr *a,
 
 static void put_option32(struct writer *w, uint8_t code, uint32_t v) {
   uint8_t buf[4];
-  put32(buf, v);
+  ts_wr32(buf, v);
   put_option(w, code, buf, 4);
 }
 
@@ -138,18 +128,16 @@ int ts_dhcp_encode(const ts_dhcp_message *m, uint8_t *out, size_t cap, size_t *l
   out[1] = m->htype;
   out[2] = m->hlen;
   out[3] = m->hops;
-  put32(out + 4, m->xid);
-  out[8] = (uint8_t)(m->secs >> 8);
-  out[9] = (uint8_t)m->secs;
-  out[10] = (uint8_t)(m->flags >> 8);
-  out[11] = (uint8_t)m->flags;
+  ts_wr32(out + 4, m->xid);
+  ts_wr16(out + 8, m->secs);
+  ts_wr16(out + 10, m->flags);
   put_addr(out + 12, &m->ciaddr);
   put_addr(out + 16, &m->yiaddr);
   put_addr(out + 20, &m->siaddr);
   put_addr(out + 24, &m->giaddr);
   memcpy(out + 28, m->chaddr, TS_DHCP_CHADDR_LEN);
   /* sname (64) and file (128) stay zero: no overloading (RFC 2132 §9.3) */
-  put32(out + TS_DHCP_FIXED_LEN, TS_DHCP_MAGIC_COOKIE);
+  ts_wr32(out + TS_DHCP_FIXED_LEN, TS_DHCP_MAGIC_COOKIE);
 
   struct writer w = {out, cap, TS_DHCP_OPTIONS_OFFSET, false};
   /* message type first: RFC 2131 §4.1 does not require it, but every client looks for it */
@@ -197,7 +185,7 @@ static int one_addr(const uint8_t *v, uint8_t len, ts_ipaddr *out) {
 
 static int one32(const uint8_t *v, uint8_t len, uint32_t *out, bool *has) {
   if (len != 4) return TS_EPARSE;
-  *out = get32(v);
+  *out = ts_rd32(v);
   *has = true;
   return TS_OK;
 }
@@ -266,16 +254,16 @@ static int decode_option(ts_dhcp_message *m, uint8_t code, const uint8_t *v, uin
 int ts_dhcp_decode(const uint8_t *p, size_t len, ts_dhcp_message *m) {
   memset(m, 0, sizeof *m);
   if (len < TS_DHCP_OPTIONS_OFFSET) return TS_ETRUNC;
-  if (get32(p + TS_DHCP_FIXED_LEN) != TS_DHCP_MAGIC_COOKIE) return TS_EPARSE;
+  if (ts_rd32(p + TS_DHCP_FIXED_LEN) != TS_DHCP_MAGIC_COOKIE) return TS_EPARSE;
   m->op = p[0];
   if (m->op != TS_DHCP_OP_BOOTREQUEST && m->op != TS_DHCP_OP_BOOTREPLY) return TS_EPARSE;
   m->htype = p[1];
   m->hlen = p[2];
   if (m->hlen > TS_DHCP_CHADDR_LEN) return TS_EPARSE;
   m->hops = p[3];
-  m->xid = get32(p + 4);
-  m->secs = (uint16_t)(p[8] << 8 | p[9]);
-  m->flags = (uint16_t)(p[10] << 8 | p[11]);
+  m->xid = ts_rd32(p + 4);
+  m->secs = ts_rd16(p + 8);
+  m->flags = ts_rd16(p + 10);
   m->ciaddr = v4(p + 12);
   m->yiaddr = v4(p + 16);
   m->siaddr = v4(p + 20);
@@ -306,7 +294,7 @@ int ts_dhcp_decode(const uint8_t *p, size_t len, ts_dhcp_message *m) {
 /* ---- the client's view of an OFFER or ACK */
 
 static int mask_to_prefix(const ts_ipaddr *mask, uint8_t *plen) {
-  uint32_t m = get32(mask->bytes);
+  uint32_t m = ts_rd32(mask->bytes);
   uint32_t inverted = ~m;
   /* contiguous: the inverted mask is 2^k - 1 */
   if (inverted & (inverted + 1)) return TS_EPARSE;

@@ -2,24 +2,9 @@
  * bytes: no world, no allocation. */
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_dns.h"
 #include "ts_error.h"
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-  put16(p, (uint16_t)(v >> 16));
-  put16(p + 2, (uint16_t)v);
-}
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
@@ -57,7 +42,7 @@ int ts_dns_read_name(const uint8_t *p, size_t len, size_t *at, char *text, size_
     uint8_t b = p[pos];
     if ((b & TS_DNS_POINTER_MASK) == TS_DNS_POINTER_MASK) {
       if (pos + 1 >= len) return TS_ETRUNC;
-      size_t target = (size_t)(get16(p + pos) & 0x3fff);
+      size_t target = (size_t)(ts_rd16(p + pos) & 0x3fff);
       /* Strictly backwards from every label followed: each jump lowers the
        * position, so the walk ends after at most len jumps (RFC 1035 §4.1.4 lets
        * pointers refer to "a prior occurance of the same name"). */
@@ -138,21 +123,21 @@ static int put_record(struct writer *w, const ts_dns_record *r, const char *firs
   int rc;
   if (first_question && !strcmp(r->name, first_question)) {
     uint8_t ptr[2];
-    put16(ptr, TS_DNS_POINTER_FIRST_QUESTION);
+    ts_wr16(ptr, TS_DNS_POINTER_FIRST_QUESTION);
     rc = put_bytes(w, ptr, 2);
   } else {
     rc = put_name(w, r->name);
   }
   if (rc) return rc;
   uint8_t fixed[10];
-  put16(fixed, r->type);
-  put16(fixed + 2, r->klass);
-  put32(fixed + 4, r->ttl);
+  ts_wr16(fixed, r->type);
+  ts_wr16(fixed + 2, r->klass);
+  ts_wr32(fixed + 4, r->ttl);
   if (r->type == TS_DNS_TYPE_A || r->type == TS_DNS_TYPE_AAAA) {
     uint8_t family = r->type == TS_DNS_TYPE_A ? 4 : 6;
     uint16_t rdlen = family == 4 ? 4 : 16;
     if (r->addr.family != family) return TS_EINVAL;
-    put16(fixed + 8, rdlen);
+    ts_wr16(fixed + 8, rdlen);
     if ((rc = put_bytes(w, fixed, 10))) return rc;
     return put_bytes(w, r->addr.bytes, rdlen);
   }
@@ -160,7 +145,7 @@ static int put_record(struct writer *w, const ts_dns_record *r, const char *firs
   if ((rc = put_bytes(w, fixed, 10))) return rc;
   size_t rdata = w->at;
   if ((rc = put_name(w, r->target))) return rc;
-  put16(w->p + rdata - 2, (uint16_t)(w->at - rdata));
+  ts_wr16(w->p + rdata - 2, (uint16_t)(w->at - rdata));
   return TS_OK;
 }
 
@@ -168,20 +153,20 @@ int ts_dns_encode(const ts_dns_message *m, uint8_t *out, size_t cap, size_t *len
   if (m->question_count > TS_DNS_MAX_QUESTIONS || m->answer_count > TS_DNS_MAX_ANSWERS)
     return TS_EINVAL;
   if (cap < TS_DNS_HEADER_LEN) return TS_EFULL;
-  put16(out, m->id);
-  put16(out + 2, m->flags);
-  put16(out + 4, m->question_count);
-  put16(out + 6, m->answer_count);
-  put16(out + 8, 0);
-  put16(out + 10, 0);
+  ts_wr16(out, m->id);
+  ts_wr16(out + 2, m->flags);
+  ts_wr16(out + 4, m->question_count);
+  ts_wr16(out + 6, m->answer_count);
+  ts_wr16(out + 8, 0);
+  ts_wr16(out + 10, 0);
   struct writer w = {out, cap, TS_DNS_HEADER_LEN};
   int rc;
   for (uint8_t i = 0; i < m->question_count; i++) {
     const ts_dns_question *q = &m->questions[i];
     if ((rc = put_name(&w, q->name))) return rc;
     uint8_t tail[4];
-    put16(tail, q->type);
-    put16(tail + 2, q->klass);
+    ts_wr16(tail, q->type);
+    ts_wr16(tail + 2, q->klass);
     if ((rc = put_bytes(&w, tail, 4))) return rc;
   }
   const char *first = m->question_count ? m->questions[0].name : NULL;
@@ -202,10 +187,10 @@ static int read_record(const uint8_t *p, size_t len, size_t *at, ts_dns_record *
   int rc = ts_dns_read_name(p, len, at, rec->name, sizeof rec->name);
   if (rc) return rc;
   if (len - *at < 10) return TS_ETRUNC;
-  rec->type = get16(p + *at);
-  rec->klass = get16(p + *at + 2);
-  rec->ttl = get32(p + *at + 4);
-  uint16_t rdlen = get16(p + *at + 8);
+  rec->type = ts_rd16(p + *at);
+  rec->klass = ts_rd16(p + *at + 2);
+  rec->ttl = ts_rd32(p + *at + 4);
+  uint16_t rdlen = ts_rd16(p + *at + 8);
   *at += 10;
   if (len - *at < rdlen) return TS_ETRUNC;
   size_t rdata = *at, rdend = *at + rdlen;
@@ -238,9 +223,9 @@ static int read_record(const uint8_t *p, size_t len, size_t *at, ts_dns_record *
 int ts_dns_decode(const uint8_t *p, size_t len, ts_dns_message *m) {
   memset(m, 0, sizeof *m);
   if (len < TS_DNS_HEADER_LEN) return TS_ETRUNC;
-  m->id = get16(p);
-  m->flags = get16(p + 2);
-  uint16_t qd = get16(p + 4), an = get16(p + 6), ns = get16(p + 8), ar = get16(p + 10);
+  m->id = ts_rd16(p);
+  m->flags = ts_rd16(p + 2);
+  uint16_t qd = ts_rd16(p + 4), an = ts_rd16(p + 6), ns = ts_rd16(p + 8), ar = ts_rd16(p + 10);
   if (qd > TS_DNS_MAX_QUESTIONS) return TS_EFULL;
   size_t at = TS_DNS_HEADER_LEN;
   for (uint16_t i = 0; i < qd; i++) {
@@ -248,8 +233,8 @@ int ts_dns_decode(const uint8_t *p, size_t len, ts_dns_message *m) {
     int rc = ts_dns_read_name(p, len, &at, q->name, sizeof q->name);
     if (rc) return rc;
     if (len - at < 4) return TS_ETRUNC;
-    q->type = get16(p + at);
-    q->klass = get16(p + at + 2);
+    q->type = ts_rd16(p + at);
+    q->klass = ts_rd16(p + at + 2);
     at += 4;
   }
   m->question_count = (uint8_t)qd;

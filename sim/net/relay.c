@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_negotiation.h"
 
 #define ICMP4_ECHO_REPLY 0
@@ -79,11 +80,6 @@ struct ts_relay {
   uint8_t scratch[WG_IP_PACKET_MAX]; /* gateway replies are built here */
 };
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
 static size_t addr_len(uint8_t family) { return family == 6 ? 16 : 4; }
 
 static void drop(ts_relay *r, const char *why) {
@@ -131,48 +127,35 @@ static void on_udp(void *ctx, ts_host *h, const ts_ip_info *info, const uint8_t 
 
 /* ---------------------------------------------------------------- translation */
 
-static uint32_t pseudo_header_sum(const uint8_t *pkt, const ts_ip_info *info) {
-  size_t n = addr_len(info->family);
-  const uint8_t *src = pkt + (info->family == 6 ? 8 : 12);
-  uint32_t sum = ts_checksum_add(0, src, n);
-  sum = ts_checksum_add(sum, src + n, n); /* destination follows source in both */
-  return sum + info->proto + (info->l4_len & 0xffff) + (info->l4_len >> 16);
-}
-
 /* Recomputes every checksum the rewrite touched: the IPv4 header, and the layer-4
- * checksum, which covers the addresses through the pseudo-header (except ICMPv4). */
-static void fix_checksums(uint8_t *pkt, const ts_ip_info *info) {
+ * checksum, which covers the addresses (src, dst: as rewritten) through the
+ * pseudo-header (except ICMPv4). */
+static void fix_checksums(uint8_t *pkt, const ts_ip_info *info, const ts_ipaddr *src,
+                          const ts_ipaddr *dst) {
   uint8_t *l4 = pkt + info->l4_offset;
   if (info->family == 4) {
-    wr16(pkt + IPV4_CHECKSUM_AT, 0);
-    wr16(pkt + IPV4_CHECKSUM_AT, ts_checksum_finish(ts_checksum_add(0, pkt, info->l4_offset)));
+    ts_wr16(pkt + IPV4_CHECKSUM_AT, 0);
+    ts_wr16(pkt + IPV4_CHECKSUM_AT, ts_checksum_finish(ts_checksum_add(0, pkt, info->l4_offset)));
   }
+  uint32_t at;
   switch (info->proto) {
-  case TS_IPPROTO_UDP: {
+  case TS_IPPROTO_UDP:
     /* An IPv4 UDP checksum of 0 means "none" (RFC 768); keep it that way. */
-    if (info->family == 4 && rd16(l4 + UDP_CHECKSUM_AT) == 0) break;
-    wr16(l4 + UDP_CHECKSUM_AT, 0);
-    uint16_t c = ts_checksum_finish(ts_checksum_add(pseudo_header_sum(pkt, info), l4, info->l4_len));
-    wr16(l4 + UDP_CHECKSUM_AT, c ? c : 0xffff);
+    if (info->family == 4 && ts_rd16(l4 + UDP_CHECKSUM_AT) == 0) return;
+    at = UDP_CHECKSUM_AT;
     break;
-  }
-  case TS_IPPROTO_TCP:
-    wr16(l4 + TCP_CHECKSUM_AT, 0);
-    wr16(l4 + TCP_CHECKSUM_AT,
-         ts_checksum_finish(ts_checksum_add(pseudo_header_sum(pkt, info), l4, info->l4_len)));
-    break;
+  case TS_IPPROTO_TCP: at = TCP_CHECKSUM_AT; break;
   case TS_IPPROTO_ICMP:
-    wr16(l4 + ICMP_CHECKSUM_AT, 0);
-    wr16(l4 + ICMP_CHECKSUM_AT, ts_checksum_finish(ts_checksum_add(0, l4, info->l4_len)));
-    break;
-  case TS_IPPROTO_ICMPV6:
-    wr16(l4 + ICMP_CHECKSUM_AT, 0);
-    wr16(l4 + ICMP_CHECKSUM_AT,
-         ts_checksum_finish(ts_checksum_add(pseudo_header_sum(pkt, info), l4, info->l4_len)));
-    break;
-  default:
-    break;
+  case TS_IPPROTO_ICMPV6: at = ICMP_CHECKSUM_AT; break;
+  default: return;
   }
+  uint32_t sum = info->proto == TS_IPPROTO_ICMP
+                     ? 0
+                     : ts_ip_pseudo_header_sum(src, dst, info->proto, info->l4_len);
+  ts_wr16(l4 + at, 0);
+  uint16_t c = ts_checksum_finish(ts_checksum_add(sum, l4, info->l4_len));
+  /* UDP sends a computed 0 as all ones (RFC 768). */
+  ts_wr16(l4 + at, c == 0 && info->proto == TS_IPPROTO_UDP ? 0xffff : c);
 }
 
 /* The port or echo identifier a mapping is keyed on, and whether the packet is one
@@ -214,16 +197,16 @@ static bool rewrite(uint8_t *pkt, const ts_ip_info *info, bool outbound, const t
   memcpy(pkt + at, addr->bytes, addr_len(info->family));
   uint8_t *l4 = pkt + info->l4_offset;
   if (info->proto == TS_IPPROTO_UDP || info->proto == TS_IPPROTO_TCP)
-    wr16(l4 + (outbound ? 0 : 2), port);
+    ts_wr16(l4 + (outbound ? 0 : 2), port);
   else
-    wr16(l4 + ICMP_ID_AT, port);
-  fix_checksums(pkt, info);
+    ts_wr16(l4 + ICMP_ID_AT, port);
+  fix_checksums(pkt, info, outbound ? addr : &info->src, outbound ? &info->dst : addr);
   return true;
 }
 
 static bool is_fragment(const uint8_t *pkt, const ts_ip_info *info) {
   /* IPv4 more-fragments flag or a fragment offset; IPv6 fragment header (44). */
-  if (info->family == 4) return (rd16(pkt + 6) & 0x3fff) != 0;
+  if (info->family == 4) return (ts_rd16(pkt + 6) & 0x3fff) != 0;
   return info->proto == 44;
 }
 

@@ -7,6 +7,7 @@
 
 #include "lwip_glue.h"
 #include "netstack_internal.h"
+#include "ts_bytes.h"
 
 #define NETIF_NAME0 't'
 #define NETIF_NAME1 's'
@@ -189,7 +190,8 @@ static err_t netif_setup(struct netif *netif) {
 
 static void prefix_mask4(uint8_t len, ip4_addr_t *mask) {
   uint32_t m = len == 0 ? 0 : 0xffffffffu << (32 - (len > 32 ? 32 : len));
-  uint8_t b[4] = {(uint8_t)(m >> 24), (uint8_t)(m >> 16), (uint8_t)(m >> 8), (uint8_t)m};
+  uint8_t b[4];
+  ts_wr32(b, m);
   memcpy(&mask->addr, b, 4);
 }
 

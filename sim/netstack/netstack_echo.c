@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "netstack_internal.h"
+#include "ts_bytes.h"
 
 #define ICMP_ECHO_REQUEST 8     /* RFC 792 */
 #define ICMP_ECHO_REPLY 0
@@ -79,17 +80,11 @@ int ts_netstack_ping(ts_netstack *ns, const ts_ipaddr *dst, uint16_t id, uint16_
   uint8_t *b = p->payload;
   b[0] = v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO_REQUEST;
   b[1] = 0;
-  b[2] = b[3] = 0;
-  b[4] = (uint8_t)(id >> 8);
-  b[5] = (uint8_t)id;
-  b[6] = (uint8_t)(seq >> 8);
-  b[7] = (uint8_t)seq;
+  ts_wr16(b + 2, 0);
+  ts_wr16(b + 4, id);
+  ts_wr16(b + 6, seq);
   if (len) memcpy(b + TS_ICMP_ECHO_HEADER, payload, len);
-  if (!v6) {
-    uint16_t c = ts_checksum_finish(ts_checksum_add(0, b, TS_ICMP_ECHO_HEADER + len));
-    b[2] = (uint8_t)(c >> 8);
-    b[3] = (uint8_t)c;
-  }
+  if (!v6) ts_wr16(b + 2, ts_checksum_finish(ts_checksum_add(0, b, TS_ICMP_ECHO_HEADER + len)));
   ip_addr_t to;
   ts_netstack_addr_to_lwip(dst, &to);
   err_t err = L->raw_sendto(pcb, p, &to);

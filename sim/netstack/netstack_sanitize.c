@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "netstack_internal.h"
+#include "ts_bytes.h"
 
 #define TCP_HEADER 20
 #define TCP_FLAG_SYN 0x02
@@ -63,16 +64,14 @@
 #define IP6_NH_FRAGMENT 44
 #define IP6_NH_DESTOPTS 60
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-
 /* Where the TCP header of an IPv4 packet starts and the segment ends. False when
  * it is not TCP, holds no TCP header (a later fragment), or lwIP drops it anyway. */
 static bool locate4(const uint8_t *p, uint32_t len, uint32_t *off, uint32_t *end) {
   if (len < 20) return false;
-  uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4, total = rd16(p + 2);
+  uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4, total = ts_rd16(p + 2);
   if (ihl < 20 || total < ihl || total > len) return false;
   if (p[9] != TS_IPPROTO_TCP) return false;
-  if (rd16(p + 6) & 0x1fff) return false; /* not the first fragment */
+  if (ts_rd16(p + 6) & 0x1fff) return false; /* not the first fragment */
   *off = ihl;
   *end = total;
   return true;
@@ -94,7 +93,7 @@ static void addresses(const uint8_t *p, ts_netstack_syn_mss *s) {
 
 static bool locate6(const uint8_t *p, uint32_t len, uint32_t *off, uint32_t *end) {
   if (len < 40) return false;
-  uint32_t e = 40u + rd16(p + 4), o = 40;
+  uint32_t e = 40u + ts_rd16(p + 4), o = 40;
   if (e > len) return false;
   uint8_t nh = p[6];
   /* As long as lwIP would go on: it has no limit on the chain, and every header
@@ -108,7 +107,7 @@ static bool locate6(const uint8_t *p, uint32_t len, uint32_t *off, uint32_t *end
     if (o + 8 > e) return false;
     const uint8_t *h = p + o;
     if (nh == IP6_NH_FRAGMENT) {
-      if (rd16(h + 2) & 0xfff8) return false; /* not the first fragment */
+      if (ts_rd16(h + 2) & 0xfff8) return false; /* not the first fragment */
       o += 8;
     } else if (nh == IP6_NH_HOPBYHOP || nh == IP6_NH_DESTOPTS || nh == IP6_NH_ROUTING) {
       o += ((uint32_t)h[1] + 1) * 8;
@@ -123,14 +122,12 @@ static bool locate6(const uint8_t *p, uint32_t len, uint32_t *off, uint32_t *end
 /* RFC 1624 eqn. 3 over the 16-bit words of [from, to) (even offsets from the
  * header's start): HC' = ~(~HC + sum(~m) + sum(m')). `old` holds the words before. */
 static void checksum_update(uint8_t *tcp, const uint8_t *old, uint32_t from, uint32_t to) {
-  uint32_t sum = (uint16_t)~rd16(tcp + TCP_CHECKSUM_AT);
+  uint32_t sum = (uint16_t)~ts_rd16(tcp + TCP_CHECKSUM_AT);
   for (uint32_t i = from; i < to; i += 2) {
-    sum += (uint16_t)~rd16(old + i - from);
-    sum += rd16(tcp + i);
+    sum += (uint16_t)~ts_rd16(old + i - from);
+    sum += ts_rd16(tcp + i);
   }
-  uint16_t c = ts_checksum_finish(sum);
-  tcp[TCP_CHECKSUM_AT] = (uint8_t)(c >> 8);
-  tcp[TCP_CHECKSUM_AT + 1] = (uint8_t)c;
+  ts_wr16(tcp + TCP_CHECKSUM_AT, ts_checksum_finish(sum));
 }
 
 /* The options of a header the walk below accepted: MSS options become NOPs. Returns
@@ -197,9 +194,9 @@ bool ts_netstack_sanitize(uint8_t *pkt, uint32_t len, ts_netstack_stats *st, ts_
    * (netstack_guard.c). */
   syn_mss->present = true;
   addresses(pkt, syn_mss);
-  syn_mss->sport = rd16(tcp);
-  syn_mss->dport = rd16(tcp + 2);
-  syn_mss->ack = (uint32_t)rd16(tcp + 8) << 16 | rd16(tcp + 10);
+  syn_mss->sport = ts_rd16(tcp);
+  syn_mss->dport = ts_rd16(tcp + 2);
+  syn_mss->ack = ts_rd32(tcp + 8);
   syn_mss->flags = tcp[13];
   syn_mss->tcp_offset = off;
   return true;
