@@ -420,9 +420,7 @@ static int explain_from(ts_explainer *x, const char *start, ts_explanation *e) {
   ts_waitsfor_step steps[TS_EXPLAIN_STEPS];
   ts_waitsfor_cycle cycle;
   size_t count = 0;
-  int rc = ts_waitsfor_has(x->g, start) ? ts_waitsfor_walk(x->g, start, steps, TS_EXPLAIN_STEPS,
-                                                           &count, &cycle)
-                                        : TS_ENOENT;
+  int rc = ts_waitsfor_walk(x->g, start, steps, TS_EXPLAIN_STEPS, &count, &cycle);
   if (rc == TS_ENOENT || (rc == TS_OK && count == 0)) return TS_OK; /* waits for nothing */
   if (rc && rc != TS_EFULL) return rc;
   e->found = true;

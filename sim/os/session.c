@@ -151,10 +151,12 @@ static void provider_gone(ts_vpn_session *s, ts_vpn_down_cause down, ts_vpn_stop
   sync_utun(s);
 }
 
-static bool active(ts_vpn_status st) {
-  return st == TS_VPN_CONNECTING || st == TS_VPN_CONNECTED || st == TS_VPN_REASSERTING ||
-         st == TS_VPN_DISCONNECTING;
+/* Started and not yet asked to stop. */
+static bool running(ts_vpn_status st) {
+  return st == TS_VPN_CONNECTING || st == TS_VPN_CONNECTED || st == TS_VPN_REASSERTING;
 }
+
+static bool active(ts_vpn_status st) { return running(st) || st == TS_VPN_DISCONNECTING; }
 
 int ts_vpn_session_configure(ts_vpn_session *s, ts_time now) {
   if (!s) return TS_EINVAL;
@@ -203,9 +205,7 @@ static ts_vpn_down_cause down_for(ts_vpn_stop_reason reason) {
 
 int ts_vpn_session_stop(ts_vpn_session *s, ts_time now, ts_vpn_stop_reason reason) {
   if (!s || (unsigned)reason >= TS_STOP_REASON_COUNT) return TS_EINVAL;
-  if (s->status != TS_VPN_CONNECTING && s->status != TS_VPN_CONNECTED &&
-      s->status != TS_VPN_REASSERTING)
-    return TS_ESTATE;
+  if (!running(s->status)) return TS_ESTATE;
   s->stop_reason = reason;
   set_status(s, now, TS_VPN_DISCONNECTING);
   return 0;
@@ -285,9 +285,7 @@ int ts_vpn_session_reboot(ts_vpn_session *s, ts_time now) {
 int ts_vpn_session_set_settings(ts_vpn_session *s, ts_time now, const ts_vpn_settings *settings) {
   (void)now;
   if (!s) return TS_EINVAL;
-  if (s->status != TS_VPN_CONNECTING && s->status != TS_VPN_CONNECTED &&
-      s->status != TS_VPN_REASSERTING)
-    return TS_ESTATE;
+  if (!running(s->status)) return TS_ESTATE;
   if (settings) {
     s->settings = *settings;
     s->has_settings = true;
@@ -331,13 +329,7 @@ int ts_vpn_session_set_reasserting(ts_vpn_session *s, ts_time now, bool reassert
 }
 
 int ts_vpn_session_cancel(ts_vpn_session *s, ts_time now) {
-  if (!s) return TS_EINVAL;
-  if (s->status != TS_VPN_CONNECTING && s->status != TS_VPN_CONNECTED &&
-      s->status != TS_VPN_REASSERTING)
-    return TS_ESTATE;
-  s->stop_reason = TS_STOP_PROVIDER_FAILED;
-  set_status(s, now, TS_VPN_DISCONNECTING);
-  return 0;
+  return ts_vpn_session_stop(s, now, TS_STOP_PROVIDER_FAILED);
 }
 
 ts_vpn_status ts_vpn_session_status(const ts_vpn_session *s) { return s->status; }

@@ -25,6 +25,22 @@ def run(scenario, profile, *extra):
     return run_path(GT + scenario, profile, *extra)
 
 
+def run_variant(scenario, old, new, *args):
+    """Runs a copy of the scenario with `old` replaced by `new` (tunnelsim run ARGS --json):
+    (whether `old` was there to replace, exit status, JSON or None, stderr). A check on a
+    variant must require the first: an edit that misses leaves the original scenario."""
+    src = open(GT + scenario).read()
+    alt = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"variant-{os.getpid()}-{scenario}")
+    with open(alt, "w") as f:
+        f.write(src.replace(old, new))
+    try:
+        p = subprocess.run([TS, "run", alt, "--json", *args], capture_output=True, text=True)
+    finally:
+        os.remove(alt)
+    j = json.loads(p.stdout) if p.stdout.strip() else None
+    return old in src, p.returncode, j, p.stderr
+
+
 def profile_text(profile):
     return open(f"models/os/{profile}.yaml").read()
 
@@ -306,14 +322,11 @@ for tag, ian in (("on", True), ("off", False)):
 
 # GT-10 with give-up: after 2 retries the provider enters its error state (negotiation-failed)
 # instead of cycling; with IAN nothing leaks either way.
-src = open(GT + "gt-10-nwtcpconnection-negotiation-ian-on.yaml").read()
-alt = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gt10-giveup-{os.getpid()}.yaml")
-with open(alt, "w") as f:
-    f.write(src.replace("negotiation: {path: nwtcpconnection}",
-                        "negotiation: {path: nwtcpconnection, max-retries: 2, give-up: true}"))
-rc, j, err = run_path(alt, "ios-15")
-os.remove(alt)
-check("gt-10_give_up_enters_the_error_state", j is not None and "give-up: true" not in src
+edited, rc, j, err = run_variant("gt-10-nwtcpconnection-negotiation-ian-on.yaml",
+                                 "negotiation: {path: nwtcpconnection}",
+                                 "negotiation: {path: nwtcpconnection, max-retries: 2, give-up: true}",
+                                 "--os", "ios-15")
+check("gt-10_give_up_enters_the_error_state", edited and j is not None
       and moments(j, "negotiation-failed") and not livelock(j, "negotiation", "timeout")
       and not j["findings"], err.strip() or json.dumps(j and j["timeline"])[:1500])
 
@@ -344,26 +357,15 @@ check("gt-06_no_recovery_same_run", c is not None and c["trace_hash"] == a["trac
 # A quirk chosen in the scenario changes the verdict through the mechanism: with the
 # launch not refused during the update, on-demand relaunches the old provider, the
 # download goes through the tunnel, and there is no lockout.
-src = open(GT + "gt-06-app-update-ian-on.yaml").read()
-alt = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gt06-alt-{os.getpid()}.yaml")
-with open(alt, "w") as f:
-    f.write(src.replace("  appstore: {", "  quirks: {update-relaunch-refused: false}\n  appstore: {"))
-p = subprocess.run([TS, "run", alt, "--json"], capture_output=True, text=True)
-os.remove(alt)
-j = json.loads(p.stdout) if p.stdout.strip() else None
-check("gt-06_without_relaunch_refusal_no_lockout", j is not None and j["lockout"] is None
-      and obligation(j, "download-done")["met"] and not j["findings"], p.stderr.strip())
+edited, rc, j, err = run_variant("gt-06-app-update-ian-on.yaml", "  appstore: {",
+                                 "  quirks: {update-relaunch-refused: false}\n  appstore: {")
+check("gt-06_without_relaunch_refusal_no_lockout", edited and j is not None and j["lockout"] is None
+      and obligation(j, "download-done")["met"] and not j["findings"], err.strip())
 
 # The same rules on another Wi-Fi network: the Connect rule applies and the apps' first
 # connection attempt starts the VPN.
-src = open(GT + "gt-25c-on-demand-trusted-wifi.yaml").read()
-alt = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gt25c-cafe-{os.getpid()}.yaml")
-with open(alt, "w") as f:
-    f.write(src.replace("ssid: home}", "ssid: cafe}"))
-p = subprocess.run([TS, "run", alt, "--json"], capture_output=True, text=True)
-os.remove(alt)
-j = json.loads(p.stdout) if p.stdout.strip() else None
-check("gt-25c_untrusted_wifi_connects", j is not None and "ssid: home}" in src
-      and moments(j, "disconnected -> connecting") and j["egress"]["tunnel"] > 0, p.stderr.strip())
+edited, rc, j, err = run_variant("gt-25c-on-demand-trusted-wifi.yaml", "ssid: home}", "ssid: cafe}")
+check("gt-25c_untrusted_wifi_connects", edited and j is not None
+      and moments(j, "disconnected -> connecting") and j["egress"]["tunnel"] > 0, err.strip())
 
 finish()

@@ -22,6 +22,16 @@ static void set_ian(phone *ph, bool on) {
   ts_vpn_config_set_flag(ph->config, TS_FLAG_INCLUDE_ALL_NETWORKS, on);
 }
 
+/* Connected by the app with includedRoutes 0.0.0.0/0 and one excluded route. */
+static void connect_all_excluding(phone *ph, const char *excluded) {
+  static const char *const all[] = {"0.0.0.0/0", NULL};
+  ts_vpn_settings s;
+  settings_with(&s, all);
+  ts_ipprefix ex = ts_test_prefix(excluded);
+  ts_vpn_settings_exclude(&s, &ex);
+  vpn_connect_with(ph, &s, TS_START_APP);
+}
+
 /* ------------------------------------------------------------------ §1.1 */
 
 /* A-ROUTE: includedRoutes 0.0.0.0/0 sends what no other rule claims into the
@@ -40,12 +50,7 @@ TS_TEST(rule_vpn_included_route_A_ROUTE) {
 /* A-ROUTE: excludedRoutes keep a destination out of the tunnel. */
 TS_TEST(rule_vpn_excluded_route_A_ROUTE) {
   SETUP(ph);
-  static const char *const all[] = {"0.0.0.0/0", NULL};
-  ts_vpn_settings s;
-  settings_with(&s, all);
-  ts_ipprefix ex = ts_test_prefix("1.1.1.0/24");
-  ts_vpn_settings_exclude(&s, &ex);
-  vpn_connect_with(&ph, &s, TS_START_APP);
+  connect_all_excluding(&ph, "1.1.1.0/24");
   ts_verdict v = decide(&ph, TS_TC_APP, "1.1.1.1");
   EXPECT(v, TS_VERDICT_PHYSICAL, ph.en0, TS_RULE_VPN_EXCLUDED);
   TS_CHECK_INT(v.origin, ==, TS_ROUTE_VPN_EXCLUDED);
@@ -171,12 +176,7 @@ TS_TEST(rule_enforce_routes_supersedes_table_local_exempt_A_ROUTE) {
  * interface; F-EXCL: reported ignored (quirk excluded-routes-ignored-when-forced). */
 TS_TEST(rule_enforce_excluded_to_primary_and_quirk_F_EXCL) {
   SETUP(ph);
-  static const char *const all[] = {"0.0.0.0/0", NULL};
-  ts_vpn_settings s;
-  settings_with(&s, all);
-  ts_ipprefix ex = ts_test_prefix("1.1.1.0/24");
-  ts_vpn_settings_exclude(&s, &ex);
-  vpn_connect_with(&ph, &s, TS_START_APP);
+  connect_all_excluding(&ph, "1.1.1.0/24");
   ts_vpn_config_set_flag(ph.config, TS_FLAG_ENFORCE_ROUTES, true);
   ts_os_profile_set_quirk(ph.profile, TS_QUIRK_EXCLUDED_ROUTES_IGNORED_WHEN_FORCED, 0, TS_SRC_NONE);
   ts_os_iface_set_primary(ph.ifaces, ph.cell);
@@ -192,12 +192,7 @@ TS_TEST(rule_enforce_excluded_to_primary_and_quirk_F_EXCL) {
 TS_TEST(rule_ian_excluded_routes_quirk_F_EXCL) {
   SETUP(ph);
   set_ian(&ph, true);
-  static const char *const all[] = {"0.0.0.0/0", NULL};
-  ts_vpn_settings s;
-  settings_with(&s, all);
-  ts_ipprefix ex = ts_test_prefix("1.1.1.0/24");
-  ts_vpn_settings_exclude(&s, &ex);
-  vpn_connect_with(&ph, &s, TS_START_APP);
+  connect_all_excluding(&ph, "1.1.1.0/24");
   EXPECT(decide(&ph, TS_TC_APP, "1.1.1.1"), TS_VERDICT_TUNNEL, ph.utun, TS_RULE_IAN_SCOPED_TO_TUNNEL);
   ts_os_profile_set_quirk(ph.profile, TS_QUIRK_EXCLUDED_ROUTES_IGNORED_WHEN_FORCED, 0, TS_SRC_NONE);
   EXPECT(decide(&ph, TS_TC_APP, "1.1.1.1"), TS_VERDICT_PHYSICAL, ph.en0, TS_RULE_IAN_EXCLUDED_ROUTE);
