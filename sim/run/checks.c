@@ -39,7 +39,6 @@ struct run_checks {
   bool connected_ever;              /* the session reached connected at least once */
   ts_time met[TS_SCENARIO_MAX_OBLIGATIONS];
   ts_run_obligation missed[TS_SCENARIO_MAX_OBLIGATIONS];
-  bool judged_missed[TS_SCENARIO_MAX_OBLIGATIONS];
   ts_run_lockout lockout_verdict;
   uint32_t moment_count;
   ts_run_moment moments[TS_RUN_MAX_MOMENTS];
@@ -322,7 +321,6 @@ static void obligation_due(void *obj, uint64_t index) {
     c->met[index] = c->first_success;
   if (c->met[index] != TS_TIME_NEVER) return;
   ts_run_obligation *o = &c->missed[index];
-  c->judged_missed[index] = true;
   explain(c, (int)index, NULL, 0, o->explanation, sizeof o->explanation, &o->cycle);
 }
 
@@ -407,7 +405,6 @@ void run_collect_checks(const struct run_world *rw, ts_run_result *r) {
     o->by = sc->obligations[i].by;
     o->met_at = c->met[i];
     o->met = c->met[i] != TS_TIME_NEVER && c->met[i] <= o->by;
-    if (!c->judged_missed[i] && !o->met && ts_world_now(rw->world) < o->by) o->met = false;
   }
   collect_livelocks(c, r);
   r->lockout = c->lockout_verdict;
