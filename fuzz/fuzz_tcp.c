@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_bytes.h"
 #include "ts_native.h"
 #include "ts_net.h"
 #include "ts_tcp.h"
@@ -433,14 +434,6 @@ static int build_world(uint64_t seed, uint8_t cfg, uint8_t linkb) {
 
 /* ---- steps --------------------------------------------------------------------------------- */
 
-static void wr16(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, v >> 16);
-  wr16(p + 2, v & 0xffff);
-}
 
 /* Delivers bytes [pkt, pkt+len) (a complete IP packet) to host `side`: through the
  * host table (a pool copy it frees), or straight into the live connection. */
@@ -496,21 +489,21 @@ static void step_inject(struct rd *r, uint8_t sub) {
   const ts_ipaddr *src = &F.addr[from], *dst = &F.addr[to];
   ts_ip_write_header(buf, src, dst, TS_IPPROTO_TCP, l4);
   uint8_t *s = buf + ih;
-  wr16(s, from == 0 ? cport : LPORT);
-  wr16(s + 2, to == 0 ? cport : LPORT);
-  wr32(s + 4, seq);
-  wr32(s + 8, ack);
+  ts_wr16(s, from == 0 ? cport : LPORT);
+  ts_wr16(s + 2, to == 0 ? cport : LPORT);
+  ts_wr32(s + 4, seq);
+  ts_wr32(s + 8, ack);
   uint8_t doff = raw_off ? (uint8_t)(((bases >> 4) & 7) | ((sd >> 4) & 8)) : (uint8_t)(th / 4);
   s[12] = (uint8_t)(doff << 4 | (raw_off ? (sd & 0x0f) : 0));
   s[13] = flags;
-  wr16(s + 14, window);
-  wr16(s + 16, 0);
-  wr16(s + 18, 0);
+  ts_wr16(s + 14, window);
+  ts_wr16(s + 16, 0);
+  ts_wr16(s + 18, 0);
   memset(s + TS_TCP_HEADER, 0, olen);
   memcpy(s + TS_TCP_HEADER, opts, optn);
   for (uint32_t i = 0; i < plen; i++) s[th + i] = content(from, seq + i);
   uint32_t sum = ts_checksum_add(ts_ip_pseudo_header_sum(src, dst, TS_IPPROTO_TCP, l4), s, l4);
-  wr16(s + TS_TCP_CHECKSUM_AT, ts_checksum_finish(sum));
+  ts_wr16(s + TS_TCP_CHECKSUM_AT, ts_checksum_finish(sum));
   if (corrupt) s[TS_TCP_CHECKSUM_AT] ^= 0x40;
   /* With a raw data offset the "payload" may start elsewhere: count the whole
    * segment as injected so that the delivery bound stays an upper bound. */

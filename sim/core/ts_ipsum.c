@@ -1,3 +1,4 @@
+#include "ts_bytes.h"
 #include "ts_ipsum.h"
 
 #include <arpa/inet.h>
@@ -12,11 +13,6 @@
 #define ICMP6_ECHO_REPLY 129
 #define DEFAULT_TTL 64
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
 
 static size_t addr_len(uint8_t family) { return family == 6 ? 16 : 4; }
 
@@ -87,14 +83,14 @@ int ts_ipprefix_format(const ts_ipprefix *p, bool with_prefix, char *buf, size_t
 
 static void parse_l4(const uint8_t *l4, ts_ip_info *info) {
   if ((info->proto == TS_IPPROTO_UDP || info->proto == TS_IPPROTO_TCP) && info->l4_len >= 4) {
-    info->sport = rd16(l4);
-    info->dport = rd16(l4 + 2);
+    info->sport = ts_rd16(l4);
+    info->dport = ts_rd16(l4 + 2);
   } else if ((info->proto == TS_IPPROTO_ICMP || info->proto == TS_IPPROTO_ICMPV6) &&
              info->l4_len >= 8) {
     info->icmp_type = l4[0];
     info->icmp_code = l4[1];
-    info->icmp_id = rd16(l4 + 4);
-    info->icmp_seq = rd16(l4 + 6);
+    info->icmp_id = ts_rd16(l4 + 4);
+    info->icmp_seq = ts_rd16(l4 + 6);
   }
 }
 
@@ -105,7 +101,7 @@ int ts_ip_parse(const uint8_t *p, uint32_t len, ts_ip_info *info) {
   if (version == 4) {
     if (len < TS_IPV4_HEADER) return TS_ETRUNC;
     uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4;
-    uint32_t total = rd16(p + 2);
+    uint32_t total = ts_rd16(p + 2);
     if (ihl < TS_IPV4_HEADER || total < ihl || total > len) return TS_EPARSE;
     /* Receivers drop IPv4 headers whose checksum is wrong (RFC 1122 3.2.1.2). */
     if (ts_checksum_finish(ts_checksum_add(0, p, ihl)) != 0) return TS_EPARSE;
@@ -119,7 +115,7 @@ int ts_ip_parse(const uint8_t *p, uint32_t len, ts_ip_info *info) {
     info->l4_len = total - ihl;
   } else if (version == 6) {
     if (len < TS_IPV6_HEADER) return TS_ETRUNC;
-    uint32_t payload = rd16(p + 4);
+    uint32_t payload = ts_rd16(p + 4);
     if (TS_IPV6_HEADER + payload > len) return TS_EPARSE;
     info->family = 6;
     info->proto = p[6];
@@ -166,7 +162,7 @@ void ts_ipsum_describe(const uint8_t *p, uint32_t len, char *buf, size_t n) {
 
 uint32_t ts_checksum_add(uint32_t sum, const uint8_t *p, size_t len) {
   while (len > 1) {
-    sum += rd16(p);
+    sum += ts_rd16(p);
     p += 2;
     len -= 2;
   }
@@ -184,18 +180,18 @@ uint32_t ts_ip_write_header(uint8_t *out, const ts_ipaddr *src, const ts_ipaddr 
   if (src->family == 4) {
     memset(out, 0, TS_IPV4_HEADER);
     out[0] = 0x45;
-    wr16(out + 2, (uint16_t)(TS_IPV4_HEADER + l4_len));
+    ts_wr16(out + 2, (uint16_t)(TS_IPV4_HEADER + l4_len));
     out[6] = 0x40; /* don't fragment */
     out[8] = DEFAULT_TTL;
     out[9] = proto;
     memcpy(out + 12, src->bytes, 4);
     memcpy(out + 16, dst->bytes, 4);
-    wr16(out + 10, ts_checksum_finish(ts_checksum_add(0, out, TS_IPV4_HEADER)));
+    ts_wr16(out + 10, ts_checksum_finish(ts_checksum_add(0, out, TS_IPV4_HEADER)));
     return TS_IPV4_HEADER;
   }
   memset(out, 0, TS_IPV6_HEADER);
   out[0] = 0x60;
-  wr16(out + 4, (uint16_t)l4_len);
+  ts_wr16(out + 4, (uint16_t)l4_len);
   out[6] = proto;
   out[7] = DEFAULT_TTL;
   memcpy(out + 8, src->bytes, 16);
@@ -223,14 +219,14 @@ uint32_t ts_ip_build_udp(uint8_t *out, uint32_t cap, const ts_ipaddr *src, const
   if (!fits(src, dst, l4_len, cap)) return 0;
   uint32_t h = ts_ip_write_header(out, src, dst, TS_IPPROTO_UDP, l4_len);
   uint8_t *u = out + h;
-  wr16(u, sport);
-  wr16(u + 2, dport);
-  wr16(u + 4, (uint16_t)l4_len);
-  wr16(u + 6, 0);
+  ts_wr16(u, sport);
+  ts_wr16(u + 2, dport);
+  ts_wr16(u + 4, (uint16_t)l4_len);
+  ts_wr16(u + 6, 0);
   if (len) memcpy(u + TS_UDP_HEADER, payload, len);
   uint16_t c = ts_checksum_finish(ts_checksum_add(ts_ip_pseudo_header_sum(src, dst, TS_IPPROTO_UDP, l4_len),
                                                   u, l4_len));
-  wr16(u + 6, c ? c : 0xffff);
+  ts_wr16(u + 6, c ? c : 0xffff);
   return h + l4_len;
 }
 
@@ -246,11 +242,11 @@ uint32_t ts_ip_build_echo(uint8_t *out, uint32_t cap, const ts_ipaddr *src, cons
   m[0] = v6 ? (reply ? ICMP6_ECHO_REPLY : ICMP6_ECHO_REQUEST)
             : (reply ? ICMP4_ECHO_REPLY : ICMP4_ECHO_REQUEST);
   m[1] = 0;
-  wr16(m + 2, 0);
-  wr16(m + 4, id);
-  wr16(m + 6, seq);
+  ts_wr16(m + 2, 0);
+  ts_wr16(m + 4, id);
+  ts_wr16(m + 6, seq);
   if (len) memcpy(m + TS_ICMP_ECHO_HEADER, payload, len);
   uint32_t sum = v6 ? ts_ip_pseudo_header_sum(src, dst, proto, l4_len) : 0;
-  wr16(m + 2, ts_checksum_finish(ts_checksum_add(sum, m, l4_len)));
+  ts_wr16(m + 2, ts_checksum_finish(ts_checksum_add(sum, m, l4_len)));
   return h + l4_len;
 }
